@@ -1,0 +1,37 @@
+# Two entry points for a fresh Debian-like machine: `make demo` and `make test`.
+# Both create their own virtualenv (.venv) and install the project from this repo.
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+SUDO   := $(shell [ "$$(id -u)" != 0 ] && command -v sudo >/dev/null && echo sudo)
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test lint system-data clean
+
+$(STAMP): pyproject.toml setup.py
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+# The embedded default data: Fashion-MNIST from Debian (gantk falls back to
+# scikit-learn's digits with a notice where apt is unavailable).
+system-data:
+	@if [ ! -d /usr/share/datasets/fashion-mnist ] && command -v apt-get >/dev/null; then \
+	  $(SUDO) apt-get install -y -q dataset-fashion-mnist >/dev/null 2>&1 || \
+	  { $(SUDO) apt-get update -q >/dev/null && $(SUDO) apt-get install -y -q dataset-fashion-mnist >/dev/null; } || \
+	  echo "note: could not install dataset-fashion-mnist; gantk will use scikit-learn's digits"; \
+	fi
+
+demo: $(STAMP) system-data
+	$(BIN)/gantk run dcgan
+
+test: $(STAMP) system-data
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf $(VENV) build *.egg-info

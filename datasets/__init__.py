@@ -1,0 +1,1 @@
+"""Built-in data-side plugins: dataset sources, ingest helpers, de-duplication."""

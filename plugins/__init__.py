@@ -1,0 +1,1 @@
+"""Built-in model-side plugins: architectures, losses, evals, visualizations, presets."""

@@ -1,0 +1,1 @@
+"""Built-in architectures (each module is a plugin registering through the same hooks)."""

@@ -1,0 +1,118 @@
+"""The trainer: exact resume, checkpoints without pickles, NaN stops, outputs."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from safetensors import safe_open
+
+from gantk.checkpoint import latest_checkpoint, list_checkpoints, read_checkpoint
+from gantk.config import make_config
+from gantk.errors import ConfigError, TrainingError
+from gantk.runs import load_run
+from gantk.trainer import Trainer
+
+
+def _train(layers, run_dir, resume=False, **override):
+    trainer = Trainer(make_config(layers, override), run_dir, resume=resume, log=lambda m: None)
+    return trainer.fit()
+
+
+def _weights(run_dir):
+    _, tensors = read_checkpoint(latest_checkpoint(run_dir))
+    return tensors
+
+
+def test_resume_is_exact(tiny_config, tmp_path):
+    _train(tiny_config, tmp_path / "straight", steps=8)
+    _train(tiny_config, tmp_path / "split", steps=4)
+    _train(tiny_config, tmp_path / "split", resume=True, steps=8)
+    a, b = _weights(tmp_path / "straight"), _weights(tmp_path / "split")
+    assert a.keys() == b.keys()
+    for key in a:
+        assert torch.equal(a[key], b[key]), key
+    straight = (tmp_path / "straight" / "metrics.jsonl").read_text().splitlines()
+    split = (tmp_path / "split" / "metrics.jsonl").read_text().splitlines()
+    assert [json.loads(x)["step"] for x in split] == [json.loads(x)["step"] for x in straight]
+    for x, y in zip(straight, split):
+        assert json.loads(x)["loss_d"] == pytest.approx(json.loads(y)["loss_d"], rel=1e-6)
+
+
+def test_run_outputs(tiny_config, tmp_path):
+    result = _train(tiny_config, tmp_path / "run")
+    run = tmp_path / "run"
+    cfg = json.loads((run / "config.json").read_text())
+    assert cfg["resolution"] == 32 and cfg["channels"] == 1 and cfg["steps"] == 6
+    lines = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [x["step"] for x in lines] == [2, 4, 6]
+    assert {"loss_d", "loss_g", "d_x", "d_g_z", "images_per_s"} <= lines[0].keys()
+    assert 0 < lines[-1]["d_x"] < 1
+    assert (run / "samples" / "step-00000003.png").is_file() and result.final_grid.is_file()
+    assert [p.name for p in list_checkpoints(run)] == ["step-00000003.safetensors",
+                                                        "step-00000006.safetensors"]
+
+
+def test_checkpoint_is_safetensors_with_plain_state(tiny_config, tmp_path):
+    _train(tiny_config, tmp_path / "run")
+    path = latest_checkpoint(tmp_path / "run")
+    with safe_open(str(path), framework="pt") as fh:
+        header = json.loads(fh.metadata()["gantk"])
+        keys = list(fh.keys())
+    assert header["state"]["step"] == 6
+    assert header["state"]["config"]["architecture"] == "dcgan"
+    assert any(k.startswith("optim.generator.state.") for k in keys)
+    assert "rng.torch" in keys and any(k.startswith("discriminator.") for k in keys)
+    assert not list((tmp_path / "run" / "checkpoints").glob("*.tmp"))
+
+
+def test_loaded_run_generates(tiny_config, tmp_path):
+    _train(tiny_config, tmp_path / "run")
+    run = load_run(tmp_path / "run")
+    assert run.step == 6 and not run.generator.training
+    x = run.generator(run.sample_z(4))
+    assert x.shape == (4, 1, 32, 32)
+
+
+def test_nan_stops_with_step_and_checkpoint(tiny_config, tmp_path):
+    trainer = Trainer(make_config(tiny_config, {"steps": 6}), tmp_path / "run",
+                      log=lambda m: None)
+    real_step = trainer.train_step
+
+    def poisoned(batches):
+        stats = real_step(batches)
+        if trainer.step >= 4:
+            stats["loss_g"] = stats["loss_g"] * float("nan")
+        return stats
+
+    trainer.train_step = poisoned
+    with pytest.raises(TrainingError) as err:
+        trainer.fit()
+    assert "step 5" in str(err.value) and "step-00000003.safetensors" in str(err.value)
+
+
+def test_existing_run_needs_resume(tiny_config, tmp_path):
+    _train(tiny_config, tmp_path / "run")
+    with pytest.raises(ConfigError, match="--resume"):
+        _train(tiny_config, tmp_path / "run")
+
+
+@pytest.mark.parametrize("override,message", [
+    ({"architecture": "nope"}, "unknown architecture 'nope'"),
+    ({"resolution": 64}, "holds 32x32 images"),
+    ({"lr": -1}, "lr: Input should be greater than 0"),
+    ({"batch_size": 1000}, "fewer than one batch"),
+])
+def test_bad_config_fails_before_work(tiny_config, tmp_path, override, message):
+    with pytest.raises(ConfigError, match=message):
+        _train(tiny_config, tmp_path / "run", **override)
+    assert not (tmp_path / "run").exists()
+
+
+def test_architecture_resolution_is_checked(tmp_path):
+    from tests.conftest import write_store
+
+    store = write_store(tmp_path / "s8", count=20, resolution=8)
+    with pytest.raises(ConfigError, match="cannot make 8x8"):
+        _train({"data": str(store), "batch_size": 4, "steps": 1}, tmp_path / "run")

@@ -1,0 +1,125 @@
+"""Checkpoints: one safetensors file per step holding weights, optimizer tensors and RNG
+states, with the plain-data trainer state (step, config, optimizer hyper-parameters) in
+its JSON header. Written atomically; loading never unpickles anything."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import safe_open
+from safetensors.torch import save_file
+
+from gantk.atomic import atomic_path
+from gantk.errors import StoreError
+
+FORMAT = "gantk-checkpoint/1"
+_NAME = re.compile(r"step-(\d+)\.safetensors$")
+
+
+def checkpoint_path(run_dir: Path, step: int) -> Path:
+    return run_dir / "checkpoints" / f"step-{step:08d}.safetensors"
+
+
+def list_checkpoints(run_dir: str | os.PathLike[str]) -> list[Path]:
+    folder = Path(run_dir) / "checkpoints"
+    if not folder.is_dir():
+        return []
+    found = [(int(m.group(1)), p) for p in folder.iterdir() if (m := _NAME.search(p.name))]
+    return [p for _, p in sorted(found)]
+
+
+def latest_checkpoint(run_dir: str | os.PathLike[str]) -> Path | None:
+    found = list_checkpoints(run_dir)
+    return found[-1] if found else None
+
+
+def _optimizer_tensors(prefix: str, optimizer: torch.optim.Optimizer,
+                       tensors: dict[str, torch.Tensor]) -> dict[str, Any]:
+    state = optimizer.state_dict()
+    scalars: dict[str, Any] = {}
+    for idx, entry in state["state"].items():
+        for name, value in entry.items():
+            if isinstance(value, torch.Tensor):
+                tensors[f"{prefix}.state.{idx}.{name}"] = value.detach().contiguous().cpu()
+            else:
+                scalars[f"{idx}.{name}"] = value
+    return {"param_groups": state["param_groups"], "scalars": scalars}
+
+
+def _restore_optimizer(prefix: str, optimizer: torch.optim.Optimizer, meta: dict[str, Any],
+                       tensors: dict[str, torch.Tensor]) -> None:
+    state: dict[int, dict[str, Any]] = {}
+    for key, value in tensors.items():
+        if key.startswith(prefix + ".state."):
+            idx, name = key[len(prefix) + 7:].split(".", 1)
+            state.setdefault(int(idx), {})[name] = value
+    for key, value in meta["scalars"].items():
+        idx, name = key.split(".", 1)
+        state.setdefault(int(idx), {})[name] = value
+    groups = meta["param_groups"]
+    for group in groups:
+        if "betas" in group:
+            group["betas"] = tuple(group["betas"])
+    optimizer.load_state_dict({"state": state, "param_groups": groups})
+
+
+def save_checkpoint(path: Path, generator: torch.nn.Module, discriminator: torch.nn.Module,
+                    optimizers: dict[str, torch.optim.Optimizer], state: dict[str, Any],
+                    rng: dict[str, torch.Tensor]) -> Path:
+    """Write everything needed to resume exactly, atomically."""
+    tensors: dict[str, torch.Tensor] = {}
+    for prefix, module in (("generator", generator), ("discriminator", discriminator)):
+        for name, value in module.state_dict().items():
+            tensors[f"{prefix}.{name}"] = value.detach().contiguous().cpu()
+    optim_meta = {name: _optimizer_tensors(f"optim.{name}", opt, tensors)
+                  for name, opt in optimizers.items()}
+    for name, value in rng.items():
+        tensors[f"rng.{name}"] = value.detach().contiguous().cpu()
+    header = {"format": FORMAT, "state": state, "optimizers": optim_meta}
+    with atomic_path(path) as tmp:
+        save_file(tensors, str(tmp), metadata={"gantk": json.dumps(header)})
+    return path
+
+
+def read_checkpoint(path: str | os.PathLike[str]) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
+    """(header, tensors) of a checkpoint; a damaged or foreign file is a clear error."""
+    path = Path(path)
+    try:
+        with safe_open(str(path), framework="pt", device="cpu") as fh:
+            meta = fh.metadata() or {}
+            tensors = {key: fh.get_tensor(key) for key in fh.keys()}  # noqa: SIM118
+    except Exception as exc:
+        raise StoreError(f"{path} is not a readable gantk checkpoint ({exc}); use another "
+                         "checkpoint or start a new run") from None
+    if "gantk" not in meta:
+        raise StoreError(f"{path} is a safetensors file but not a gantk checkpoint")
+    header = json.loads(meta["gantk"])
+    return header, tensors
+
+
+def load_weights(module: torch.nn.Module, prefix: str, tensors: dict[str, torch.Tensor]) -> None:
+    own = {k[len(prefix) + 1:]: v for k, v in tensors.items() if k.startswith(prefix + ".")}
+    module.load_state_dict(own)
+
+
+def restore(path: Path, generator: torch.nn.Module, discriminator: torch.nn.Module,
+            optimizers: dict[str, torch.optim.Optimizer]) -> tuple[dict[str, Any],
+                                                                    dict[str, torch.Tensor]]:
+    """Load weights and optimizer state in place; returns (trainer state, RNG tensors)."""
+    header, tensors = read_checkpoint(path)
+    load_weights(generator, "generator", tensors)
+    load_weights(discriminator, "discriminator", tensors)
+    for name, opt in optimizers.items():
+        _restore_optimizer(f"optim.{name}", opt, header["optimizers"][name], tensors)
+    rng = {k[4:]: v for k, v in tensors.items() if k.startswith("rng.")}
+    return header["state"], rng
+
+
+def prune_checkpoints(run_dir: Path, keep: int) -> None:
+    for old in list_checkpoints(run_dir)[:-keep]:
+        old.unlink(missing_ok=True)

@@ -1,0 +1,78 @@
+"""The `gantk` command line: a thin face over the Python API.
+
+Start-up stays light (no torch, no dagster): heavy imports happen inside commands.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import typer
+
+from gantk import __version__
+from gantk.errors import GantkError
+
+app = typer.Typer(
+    name="gantk", no_args_is_help=True, add_completion=False,
+    pretty_exceptions_enable=False, rich_markup_mode=None,
+    help="A modular plug-in GAN toolkit built around DCGAN (Radford, Metz, Chintala 2015).",
+)
+_DEBUG_ENV = "GANTK_DEBUG"
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"gantk {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    debug: bool = typer.Option(False, "--debug", help="show tracebacks for errors"),
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                 help="print the version and exit"),
+) -> None:
+    if debug:
+        os.environ[_DEBUG_ENV] = "1"
+
+
+def _register_core_commands() -> None:
+    from gantk.commands import info, ingest, plugins, run
+
+    for module in (run, plugins, info, ingest):
+        module.register(app)
+
+
+def _register_plugin_commands() -> None:
+    """Let plugins add sub-commands; a failing plugin is reported by `gantk plugins`."""
+    try:
+        from gantk.registry import get_registry
+
+        registry = get_registry()
+    except GantkError as exc:
+        typer.echo(f"warning: plugins not loaded: {exc}", err=True)
+        return
+    for impl in registry.pm.hook.register_commands.get_hookimpls():
+        try:
+            impl.function(app=app)
+        except Exception as exc:
+            typer.echo(f"warning: plugin {impl.plugin_name} failed to add commands: {exc}",
+                       err=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: one clear line and exit code 2 for user errors (`--debug` for more)."""
+    _register_core_commands()
+    _register_plugin_commands()
+    try:
+        app(args=argv, prog_name="gantk")
+    except GantkError as exc:
+        if os.environ.get(_DEBUG_ENV) or "--debug" in (argv or sys.argv):
+            raise
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+
+
+if __name__ == "__main__":
+    main()

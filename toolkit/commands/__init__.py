@@ -1,0 +1,1 @@
+"""The core CLI commands (the `gantk` Typer app lives in gantk.cli)."""

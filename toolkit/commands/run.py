@@ -1,0 +1,96 @@
+"""`gantk run PRESET`: train a preset (the paper's DCGAN is `dcgan`)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import typer
+
+# Without --data, `gantk run` trains on the embedded demo data for a budget that fits
+# about 5 minutes on 2 CPU cores; pass --steps (or --data) for a full-length run.
+DEMO_STEPS = 500
+
+
+def run(
+    preset: str = typer.Argument(..., help="preset name (see `gantk plugins`), e.g. dcgan"),
+    data: Path | None = typer.Option(None, "--data", help="ImageStore to train on "
+                                     "(default: the embedded Fashion-MNIST demo)"),
+    out: Path | None = typer.Option(None, "--out", help="run directory "
+                                    "(default: $GANTK_HOME/runs/PRESET-TIME)"),
+    steps: int | None = typer.Option(None, "--steps", help="generator updates"),
+    batch_size: int | None = typer.Option(None, "--batch-size"),
+    device: str | None = typer.Option(None, "--device", help="cpu, cuda or auto"),
+    seed: int | None = typer.Option(None, "--seed"),
+    resume: bool = typer.Option(False, "--resume", help="continue the run in --out (default: "
+                                "the newest run of this preset) from its latest checkpoint"),
+    overrides: list[str] = typer.Option([], "--set", help="any config key=value, e.g. "
+                                        "--set lr=1e-4 --set model.ngf=32"),
+) -> None:
+    """Train PRESET and print where the samples, metrics and checkpoints went."""
+    from gantk.runs import newest_run, read_run_config
+
+    if resume:
+        out = out or newest_run(preset)
+        if out is None:
+            raise _error(f"--resume: no earlier run of preset {preset!r} found; pass --out DIR")
+        layers = [read_run_config(out).model_dump(exclude_none=True)]
+    else:
+        layers = _fresh_layers(preset, data, steps)
+    cli_layer = {"steps": steps, "batch_size": batch_size, "device": device, "seed": seed}
+    _train(preset, layers, cli_layer, overrides, out, resume)
+
+
+def _error(message: str) -> Exception:
+    from gantk.errors import ConfigError
+
+    return ConfigError(message)
+
+
+def _fresh_layers(preset: str, data: Path | None, steps: int | None) -> list[dict]:
+    from gantk.default_data import default_store
+    from gantk.progress import console, progress_bar
+    from gantk.registry import get_registry
+
+    spec = get_registry().preset(preset)
+    layers = [spec.config, {"preset": preset}]
+    if data is None:
+        with progress_bar("preparing demo data") as update:
+            data = default_store(notify=console.print, progress=update)
+        if steps is None:
+            console.print(f"no --data given: training on the embedded demo store {data} for "
+                          f"{DEMO_STEPS} steps (about 5 minutes on 2 CPU cores); pass --steps "
+                          "N for longer or --data STORE for your own images")
+            layers.append({"steps": DEMO_STEPS, "epochs": None})
+    layers.append({"data": str(data)})
+    return layers
+
+
+def _train(preset: str, layers: list[dict], cli_layer: dict, overrides: list[str],
+           out: Path | None, resume: bool) -> None:
+    from gantk.config import make_config, parse_overrides
+    from gantk.home import runs_dir
+    from gantk.progress import console, progress_bar
+    from gantk.trainer import Trainer
+
+    config = make_config(*layers, cli_layer, parse_overrides(overrides))
+    out = out or runs_dir() / f"{preset}-{time.strftime('%Y%m%d-%H%M%S')}"
+    trainer = Trainer(config, out, resume=resume, log=console.print)
+    cfg = trainer.config
+    console.print(f"training {cfg.architecture} ({cfg.resolution}x{cfg.resolution}x"
+                  f"{cfg.channels}, loss {cfg.loss}) on {cfg.data} for {cfg.steps} steps "
+                  f"of batch {cfg.batch_size} on {trainer.device}")
+    with progress_bar(f"{preset}") as update:
+        result = trainer.fit(progress=update)
+    if result.interrupted:
+        console.print(f"interrupted at step {result.step}; checkpoint written. Continue with: "
+                      f"gantk run {preset} --resume --out {result.run_dir}")
+    print(f"done: {result.step} steps")
+    for name, path in result.written().items():
+        print(f"  {name:<10} {path}")
+    if result.interrupted:
+        raise typer.Exit(130)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("run")(run)

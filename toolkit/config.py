@@ -1,0 +1,164 @@
+"""The one run configuration shared by the CLI, presets and Dagster.
+
+Invalid values fail before any work starts, with one line per problem.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from gantk.errors import ConfigError
+
+
+class RunConfig(BaseModel):
+    """Everything that determines a training run. Paper defaults (DCGAN, Radford et al.)."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    preset: str | None = None
+    architecture: str = "dcgan"
+    loss: str = "nonsaturating"
+    data: Path | None = None
+    resolution: int | None = Field(None, description="image size; default: the store's")
+    channels: int | None = Field(None, description="1 or 3; default: the store's")
+    nz: int = Field(100, gt=0)
+    z_dist: Literal["uniform", "normal"] = "uniform"
+    model: dict[str, Any] = Field(default_factory=dict, description="architecture options")
+    batch_size: int = Field(128, gt=0)
+    lr: float = Field(2e-4, gt=0)
+    lr_d: float | None = Field(None, gt=0, description="discriminator lr; default: lr")
+    beta1: float = Field(0.5, ge=0, lt=1)
+    beta2: float = Field(0.999, ge=0, lt=1)
+    weight_decay: float = Field(0.0, ge=0, description="L2 added to gradients (paper: 1e-5)")
+    steps: int | None = Field(None, gt=0, description="generator updates")
+    epochs: float | None = Field(None, gt=0)
+    seed: int = 0
+    device: str = "auto"
+    num_workers: int | None = Field(None, ge=0, description="DataLoader workers; default: auto")
+    threads: int | None = Field(None, gt=0)
+    channels_last: bool | None = None
+    amp: bool | None = Field(None, description="autocast on CUDA; default: on for CUDA")
+    compile: bool = False
+    sync_batchnorm: bool = False
+    log_every: int = Field(10, gt=0)
+    sample_every: int = Field(100, gt=0)
+    checkpoint_every: int = Field(500, gt=0)
+    keep_checkpoints: int = Field(3, gt=0)
+    evals: list[str] = Field(default_factory=list)
+    out: Path | None = None
+
+    @field_validator("device")
+    @classmethod
+    def _device(cls, value: str) -> str:
+        if value not in ("auto", "cpu", "cuda", "mps") and not value.startswith("cuda:"):
+            raise ValueError("must be auto, cpu, cuda or cuda:N")
+        return value
+
+    @field_validator("resolution")
+    @classmethod
+    def _resolution(cls, value: int | None) -> int | None:
+        if value is not None and (value < 8 or value & (value - 1)):
+            raise ValueError("must be a power of two of at least 8 (e.g. 32 or 64)")
+        return value
+
+    @field_validator("channels")
+    @classmethod
+    def _channels(cls, value: int | None) -> int | None:
+        if value is not None and value not in (1, 3):
+            raise ValueError("must be 1 or 3")
+        return value
+
+    def d_lr(self) -> float:
+        return self.lr_d if self.lr_d is not None else self.lr
+
+
+def _problems(exc: ValidationError) -> str:
+    lines = []
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err["loc"]) or "config"
+        given = err.get("input")
+        shown = "" if isinstance(given, dict) else f" (got {given!r})"
+        lines.append(f"{where}: {err['msg']}{shown}")
+    return "; ".join(lines)
+
+
+def make_config(*layers: dict[str, Any]) -> RunConfig:
+    """Merge override layers (later wins; `model` dicts merge) into a validated RunConfig."""
+    merged: dict[str, Any] = {}
+    for layer in layers:
+        for key, value in layer.items():
+            if value is None:
+                continue
+            if key == "model" and isinstance(value, dict):
+                merged["model"] = {**merged.get("model", {}), **value}
+            else:
+                merged[key] = value
+    try:
+        return RunConfig(**merged)
+    except ValidationError as exc:
+        raise ConfigError(f"invalid run configuration: {_problems(exc)}") from None
+
+
+def parse_options(pairs: list[str]) -> dict[str, Any]:
+    """`key=value` strings into a dict (values as JSON when they parse)."""
+    options: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"expected key=value, got {pair!r}")
+        try:
+            options[key] = json.loads(raw)
+        except json.JSONDecodeError:
+            options[key] = raw
+    return options
+
+
+def parse_overrides(pairs: list[str]) -> dict[str, Any]:
+    """Turn `key=value` strings (values as JSON when they parse) into a layer.
+
+    `model.ngf=32` sets an architecture option.
+    """
+    layer: dict[str, Any] = {}
+    for key, value in parse_options(pairs).items():
+        if key.startswith("model."):
+            layer.setdefault("model", {})[key.split(".", 1)[1]] = value
+        elif key not in RunConfig.model_fields:
+            known = ", ".join(sorted(RunConfig.model_fields))
+            raise ConfigError(f"--set: unknown key {key!r}; known keys: {known}")
+        else:
+            layer[key] = value
+    return layer
+
+
+def check_against_registry(config: RunConfig) -> None:
+    """Problems only the plugin registry can see: unknown names, unsupported sizes."""
+    from gantk.errors import RegistryError
+    from gantk.registry import get_registry
+
+    registry = get_registry()
+    problems = []
+    for kind, name in (("architecture", config.architecture), ("loss", config.loss)):
+        try:
+            registry.get(kind, name)
+        except RegistryError as exc:
+            problems.append(str(exc))
+    for name in config.evals:
+        try:
+            registry.eval(name)
+        except RegistryError as exc:
+            problems.append(str(exc))
+    if not problems:
+        arch = registry.architecture(config.architecture)
+        if config.resolution is not None and config.resolution not in arch.resolutions:
+            sizes = ", ".join(map(str, arch.resolutions))
+            problems.append(f"architecture {arch.name!r} cannot make {config.resolution}x"
+                            f"{config.resolution} images; it supports {sizes}")
+        if config.channels is not None and config.channels not in arch.channels:
+            problems.append(f"architecture {arch.name!r} does not support {config.channels} "
+                            f"channels; it supports {arch.channels}")
+    if problems:
+        raise ConfigError("; ".join(problems))

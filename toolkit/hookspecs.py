@@ -1,0 +1,45 @@
+"""The plugin hooks. Each receives a `register` callable (or the Typer app) and calls it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+from gantk import PROJECT
+
+if TYPE_CHECKING:
+    import typer
+
+hookspec = pluggy.HookspecMarker(PROJECT)
+
+
+@hookspec
+def register_architectures(register: Callable[..., Any]) -> None:
+    """Register architectures: `register(ArchitectureSpec(...))`."""
+
+
+@hookspec
+def register_losses(register: Callable[..., Any]) -> None:
+    """Register adversarial losses: `register(LossSpec(...))`."""
+
+
+@hookspec
+def register_evals(register: Callable[..., Any]) -> None:
+    """Register evaluations and visualizations: `register(EvalSpec(...))`."""
+
+
+@hookspec
+def register_datasets(register: Callable[..., Any]) -> None:
+    """Register dataset sources: `register(DatasetSpec(...))`."""
+
+
+@hookspec
+def register_presets(register: Callable[..., Any]) -> None:
+    """Register named run configurations: `register(PresetSpec(...))`."""
+
+
+@hookspec
+def register_commands(app: typer.Typer) -> None:
+    """Add sub-commands to the `gantk` Typer app (`app.command()`, `app.add_typer()`)."""

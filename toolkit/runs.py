@@ -1,0 +1,78 @@
+"""Finding and loading trained runs: the resolved config plus the latest weights."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from gantk.checkpoint import latest_checkpoint, load_weights, read_checkpoint
+from gantk.config import RunConfig
+from gantk.errors import StoreError
+from gantk.home import runs_dir
+
+
+@dataclass
+class TrainedRun:
+    """A run loaded for evaluation: models in eval mode on the chosen device."""
+
+    run_dir: Path
+    config: RunConfig
+    generator: torch.nn.Module
+    discriminator: torch.nn.Module
+    step: int
+    checkpoint: Path
+
+    def sample_z(self, n: int, seed: int = 0) -> torch.Tensor:
+        from gantk.sampling import sample_z
+
+        gen = torch.Generator().manual_seed(seed)
+        return sample_z(n, self.config.nz, self.config.z_dist, gen, torch.device("cpu")).to(
+            next(self.generator.parameters()).device)
+
+
+def read_run_config(run_dir: str | os.PathLike[str]) -> RunConfig:
+    path = Path(run_dir) / "config.json"
+    if not path.is_file():
+        raise StoreError(f"{run_dir} is not a gantk run (no config.json); pass a directory "
+                         "written by `gantk run`")
+    return RunConfig(**json.loads(path.read_text()))
+
+
+def load_run(run_dir: str | os.PathLike[str], device: str | torch.device = "cpu",
+             checkpoint: Path | None = None) -> TrainedRun:
+    """Rebuild the run's architecture from the registry and load its latest checkpoint."""
+    from gantk.registry import get_registry
+
+    run_dir = Path(run_dir)
+    config = read_run_config(run_dir)
+    checkpoint = checkpoint or latest_checkpoint(run_dir)
+    if checkpoint is None:
+        raise StoreError(f"{run_dir} has no checkpoint yet; train it with `gantk run`")
+    header, tensors = read_checkpoint(checkpoint)
+    generator, discriminator = get_registry().architecture(config.architecture).build(config)
+    load_weights(generator, "generator", tensors)
+    load_weights(discriminator, "discriminator", tensors)
+    device = torch.device(device)
+    generator.to(device).eval()
+    discriminator.to(device).eval()
+    return TrainedRun(run_dir, config, generator, discriminator, header["state"]["step"],
+                      checkpoint)
+
+
+def newest_run(preset: str | None = None) -> Path | None:
+    """The most recently modified run directory (of `preset`, if given)."""
+    root = runs_dir()
+    if not root.is_dir():
+        return None
+    candidates = []
+    for d in root.iterdir():
+        cfg = d / "config.json"
+        if not cfg.is_file():
+            continue
+        if preset is None or json.loads(cfg.read_text()).get("preset") == preset:
+            candidates.append((cfg.stat().st_mtime, d))
+    return max(candidates)[1] if candidates else None

@@ -1,0 +1,137 @@
+"""The plugin contracts: what each `register_*` hook hands to `register(...)`.
+
+Kept free of torch imports so that listing plugins stays fast; builders and functions
+import what they need when called.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    import numpy as np
+    import torch
+    from PIL import Image
+
+    from gantk.config import RunConfig
+
+
+@dataclass(frozen=True)
+class ArchitectureSpec:
+    """A generator/discriminator pair.
+
+    `build(config)` returns `(generator, discriminator)`. The generator maps z `(N, nz)` to
+    images `(N, C, H, W)` in [-1, 1] and exposes `.nz`; the discriminator maps images to
+    logits `(N,)` and exposes `.features(x) -> list[Tensor]`, one per conv layer.
+    """
+
+    name: str
+    build: Callable[[RunConfig], tuple[torch.nn.Module, torch.nn.Module]]
+    resolutions: tuple[int, ...]
+    channels: tuple[int, ...] = (1, 3)
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class LossSpec:
+    """An adversarial loss on discriminator logits.
+
+    `d_loss(real_logits, fake_logits)` and `g_loss(fake_logits)` return scalars;
+    `penalty(discriminator, real, fake)` (optional) is added to the discriminator loss;
+    the trainer runs `critic_steps` discriminator updates per generator update.
+    """
+
+    name: str
+    d_loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+    g_loss: Callable[[torch.Tensor], torch.Tensor]
+    penalty: Callable[[torch.nn.Module, torch.Tensor, torch.Tensor], torch.Tensor] | None = None
+    critic_steps: int = 1
+    description: str = ""
+
+
+@dataclass
+class EvalContext:
+    """What an evaluation or visualization receives: a trained run and where to write."""
+
+    run_dir: Path
+    out_dir: Path
+    device: str
+    options: dict[str, Any] = field(default_factory=dict)
+    data: Path | None = None
+    seed: int = 0
+
+    def load(self) -> Any:
+        """The trained run (config, generator, discriminator) in eval mode on `device`."""
+        from gantk.runs import load_run
+
+        return load_run(self.run_dir, device=self.device)
+
+
+@dataclass
+class EvalResult:
+    """Metrics (floats, so dashboards can plot them), figures (PNG paths) and other files."""
+
+    metrics: dict[str, float] = field(default_factory=dict)
+    figures: dict[str, Path] = field(default_factory=dict)
+    files: dict[str, Path] = field(default_factory=dict)
+    summary: str = ""
+
+
+@dataclass(frozen=True)
+class EvalSpec:
+    """An evaluation (`kind="eval"`) or visualization (`kind="visualization"`).
+
+    `needs` names what it requires: "model" (a trained run) and/or "data" (a labeled or
+    real-image store). `baseline` (optional) is the value of `baseline_metric` it must
+    reach, checked by the pipeline's asset checks.
+    """
+
+    name: str
+    run: Callable[[EvalContext], EvalResult]
+    kind: Literal["eval", "visualization"] = "eval"
+    needs: tuple[str, ...] = ("model",)
+    description: str = ""
+    baseline_metric: str | None = None
+    baseline: float | None = None
+    higher_is_better: bool = True
+
+
+@dataclass(frozen=True)
+class Record:
+    """One input of a dataset source: a stable source key, the image, an optional label."""
+
+    key: str
+    image: bytes | Image.Image | np.ndarray
+    label: int | None = None
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """A dataset source. `open(path, options)` returns an iterable of `Record`s.
+
+    `length(path, options)` (optional) is a cheap length hint for progress bars;
+    `default_resolution` and `channels` describe what ingest produces by default;
+    `transform` is "center-crop" (crop the largest centered square, then resize) or
+    "pad" (pad to a square, for small images such as Fashion-MNIST's 28x28).
+    """
+
+    name: str
+    open: Callable[[Path, dict[str, Any]], Iterable[Record] | Iterator[Record]]
+    description: str = ""
+    length: Callable[[Path, dict[str, Any]], int | None] | None = None
+    default_resolution: int = 64
+    channels: int = 3
+    transform: Literal["center-crop", "pad"] = "center-crop"
+    default_path: Callable[[], Path | None] | None = None
+
+
+@dataclass(frozen=True)
+class PresetSpec:
+    """A named run configuration: overrides applied on top of `RunConfig` defaults."""
+
+    name: str
+    config: dict[str, Any]
+    description: str = ""
