@@ -1,0 +1,1 @@
+"""Dagster definitions for gantk: assets, asset checks, resources and jobs (only)."""
