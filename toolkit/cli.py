@@ -38,10 +38,16 @@ def _root(
 
 
 def _register_core_commands() -> None:
-    from gantk.commands import info, ingest, plugins, run
+    """Every module in gantk.commands exposes `register(app)`; order: `ORDER`, then a-z."""
+    import importlib
+    import pkgutil
 
-    for module in (run, plugins, info, ingest):
-        module.register(app)
+    from gantk import commands
+
+    names = sorted(m.name for m in pkgutil.iter_modules(commands.__path__))
+    names.sort(key=lambda n: commands.ORDER.index(n) if n in commands.ORDER else len(names))
+    for name in names:
+        importlib.import_module(f"gantk.commands.{name}").register(app)
 
 
 def _register_plugin_commands() -> None:
