@@ -10,13 +10,14 @@ from gantk.config import make_config
 from gantk.errors import ConfigError
 from gantk.evaluate import run_eval
 from gantk.registry import PluginInfo, get_registry
+from gantk.sampling import generate
 from gantk.specs import EvalResult, EvalSpec
 from gantk.trainer import Trainer
 
 
 def _mean_pixel(ctx):
     run = ctx.load()
-    images = run.generator(run.sample_z(8, seed=ctx.seed))
+    images = generate(run.generator, run.sample_z(8, seed=ctx.seed))
     return EvalResult(metrics={"mean": float(images.mean())}, summary="mean pixel")
 
 
