@@ -50,6 +50,16 @@ def test_listed_with_package_and_version(example_env):
     assert "example-upsample" in doc["registered"]["architecture"]
 
 
+def test_loading_plugins_stays_light(example_env):
+    """Listing plugins (and so `gantk --help`) imports neither torch nor numpy."""
+    code = ("import sys; from gantk.registry import get_registry; r = get_registry(); "
+            "assert 'example-upsample' in r.names('architecture'); "
+            "heavy = [m for m in ('torch', 'numpy', 'dagster') if m in sys.modules]; "
+            "assert not heavy, heavy")
+    proc = example_env.run([str(example_env.python), "-c", code], check=False)
+    assert proc.returncode == 0, proc.stderr
+
+
 def test_env_filter_hides_it(example_env):
     assert "example" in _third_party(_plugins(example_env, GANTK_PLUGINS="example"))
     assert "example" not in _third_party(_plugins(example_env, GANTK_PLUGINS="other"))

@@ -35,15 +35,16 @@ class PluginEnv:
         venv.EnvBuilder(with_pip=False, symlinks=os.name != "nt").create(self.root)
         bindir = "Scripts" if os.name == "nt" else "bin"
         self.python = self.root / bindir / ("python.exe" if os.name == "nt" else "python")
-        own = self._run([str(self.python), "-c", "import sysconfig; "
+        own = self.run([str(self.python), "-c", "import sysconfig; "
                          "print(sysconfig.get_paths()['purelib'])"]).stdout.strip()
         self.site_packages = Path(own)
         parents = [p for p in _parent_site_dirs() if Path(p) != self.site_packages]
         (self.site_packages / INHERIT_PTH).write_text(
             f"import site; list(map(site.addsitedir, {parents!r}))\n")
 
-    def _run(self, args: list[str], env: dict[str, str] | None = None,
-             check: bool = True, timeout: float = 600) -> subprocess.CompletedProcess:
+    def run(self, args: list[str], env: dict[str, str] | None = None,
+            check: bool = True, timeout: float = 600) -> subprocess.CompletedProcess:
+        """Run a command with this environment's variables (`args[0]`: e.g. `self.python`)."""
         full_env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
         full_env.update(env or {})
         proc = subprocess.run(args, capture_output=True, text=True, env=full_env,
@@ -55,7 +56,7 @@ class PluginEnv:
 
     def pip(self, *args: str) -> subprocess.CompletedProcess:
         """pip, offline: no index, no dependency resolution, no isolated build env."""
-        return self._run([str(self.python), "-m", "pip", "--disable-pip-version-check",
+        return self.run([str(self.python), "-m", "pip", "--disable-pip-version-check",
                           "--no-input", *args], env={"PIP_NO_INDEX": "1"})
 
     def install(self, project: str | os.PathLike[str]) -> None:
@@ -74,7 +75,7 @@ class PluginEnv:
     def gantk(self, *args: str, env: dict[str, str] | None = None, check: bool = False,
               timeout: float = 600) -> subprocess.CompletedProcess:
         """Run the `gantk` CLI inside this environment."""
-        return self._run([str(self.python), "-m", "gantk", *args], env=env, check=check,
+        return self.run([str(self.python), "-m", "gantk", *args], env=env, check=check,
                          timeout=timeout)
 
 
