@@ -9,6 +9,7 @@ tests/test_hook_coverage.py fails when a hook spec has none."""
 from __future__ import annotations
 
 import json
+from importlib import metadata
 from pathlib import Path
 
 import numpy as np
@@ -48,6 +49,8 @@ def test_listed_with_package_and_version(example_env):
         "eval": ["example-sample-stats"], "dataset": ["example-npy"], "preset": ["example"]}
     assert "register_commands" in example["hooks"]
     assert "example-upsample" in doc["registered"]["architecture"]
+    with pytest.raises(metadata.PackageNotFoundError):  # the test environment is untouched
+        metadata.distribution(DIST)
 
 
 def test_loading_plugins_stays_light(example_env):

@@ -45,19 +45,19 @@ class PluginEnv:
     def run(self, args: list[str], env: dict[str, str] | None = None,
             check: bool = True, timeout: float = 600) -> subprocess.CompletedProcess:
         """Run a command with this environment's variables (`args[0]`: e.g. `self.python`)."""
-        full_env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-        full_env.update(env or {})
+        full_env = {**os.environ, **(env or {})}
         proc = subprocess.run(args, capture_output=True, text=True, env=full_env,
                               timeout=timeout)
         if check and proc.returncode != 0:
-            raise GantkError(f"{' '.join(args[:4])}… failed ({proc.returncode}): "
-                             f"{proc.stderr.strip().splitlines()[-1:]}")
+            last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+            raise GantkError(f"{' '.join(args[:4])}… failed ({proc.returncode}): {last}")
         return proc
 
     def pip(self, *args: str) -> subprocess.CompletedProcess:
-        """pip, offline: no index, no dependency resolution, no isolated build env."""
+        """pip, offline and without side effects: no index, no cache (parallel test runs
+        share nothing), no dependency resolution, no isolated build env."""
         return self.run([str(self.python), "-m", "pip", "--disable-pip-version-check",
-                          "--no-input", *args], env={"PIP_NO_INDEX": "1"})
+                         "--no-input", "--no-cache-dir", *args], env={"PIP_NO_INDEX": "1"})
 
     def install(self, project: str | os.PathLike[str]) -> None:
         """pip-install a project directory; it is copied first so that the build leaves
