@@ -7,13 +7,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from gantk import hookimpl
 from gantk.specs import DatasetSpec, Record
 
 
 def open_digits(path: Path, options: dict[str, Any]) -> Iterator[Record]:
+    import numpy as np
     from sklearn.datasets import load_digits
 
     digits = load_digits()

@@ -11,21 +11,25 @@ import gzip
 import struct
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from gantk import hookimpl
 from gantk.errors import GantkError
 from gantk.specs import DatasetSpec, Record
 
+if TYPE_CHECKING:
+    import numpy as np
+
 FASHION_MNIST_DEBIAN = Path("/usr/share/datasets/fashion-mnist")
 SPLITS = {"train": "train", "test": "t10k"}
-_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+# numpy is imported when a file is read, not when the plugin loads (CLI start-up)
+_DTYPES = {0x08: "u1", 0x09: "i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 
 
 def read_idx(path: Path) -> np.ndarray:
     """Read one IDX file (`.gz` or plain) into an array of its declared shape."""
+    import numpy as np
+
     opener = gzip.open if path.suffix == ".gz" else open
     with opener(path, "rb") as fh:
         data = fh.read()

@@ -4,8 +4,15 @@ third-party plugins; nothing else in the core names a concrete plugin."""
 BUILTIN_PLUGINS: tuple[str, ...] = (
     "gantk.plugins.architectures.dcgan",
     "gantk.plugins.architectures.dcgan_examples",
+    "gantk.plugins.architectures.dcgan_no_bn",
+    "gantk.plugins.architectures.mlp_gan",
     "gantk.plugins.losses.nonsaturating",
+    "gantk.plugins.losses.minimax",
+    "gantk.plugins.losses.lsgan",
+    "gantk.plugins.losses.hinge",
+    "gantk.plugins.losses.wgan_gp",
     "gantk.plugins.presets",
+    "gantk.plugins.baseline_presets",
     "gantk.datasets.idx",
     "gantk.datasets.digits",
 )

@@ -214,7 +214,8 @@ class Trainer:
                 fake_logits = D(fake.detach())
                 loss_d = self.loss.d_loss(real_logits.float(), fake_logits.float())
                 if self.loss.penalty is not None:
-                    loss_d = loss_d + self.loss.penalty(D, real, fake.detach())
+                    # the eager module: compiled graphs do not support double backward
+                    loss_d = loss_d + self.loss.penalty(self.discriminator, real, fake.detach())
             self.opt_d.zero_grad(set_to_none=True)
             self._backward_step(loss_d, self.opt_d)
         with self._autocast():

@@ -5,7 +5,9 @@ convs 512 -> 256 -> 128 -> C, tanh; D 5x5 stride-2 convs C -> 128 (no BN) -> 256
 -> 1024, LeakyReLU 0.2, dense -> 1 logit. 32x32 (the released SVHN model): G 256x4x4 ->
 128 -> 64 -> C, D C -> 64 -> 128 -> 256. The reference code uses no biases (BatchNorm's
 shift supplies them) — we follow it. Options: `model.ngf`, `model.ndf` (base widths),
-`model.batchnorm` (False gives the `dcgan-no-bn` ablation).
+`model.batchnorm` (False gives the `dcgan-no-bn` ablation), `model.d_batchnorm` (D's
+BatchNorm alone; default: `batchnorm`; off for a WGAN-GP critic, whose gradient penalty
+is per sample, which batch statistics would break).
 """
 
 from __future__ import annotations
@@ -40,12 +42,13 @@ def build_dcgan(config: RunConfig, batchnorm: bool | None = None) -> tuple[nn.Mo
     res, channels, nz = config.resolution or 64, config.channels or 3, config.nz
     opts = dict(config.model)
     bn = opts.pop("batchnorm", True) if batchnorm is None else batchnorm
+    d_bn = opts.pop("d_batchnorm", bn)
     ngf = opts.pop("ngf", PAPER_WIDTH[res])
     ndf = opts.pop("ndf", PAPER_WIDTH[res])
     kernel = opts.pop("kernel", 5)
     if opts:
         raise ValueError(f"unknown dcgan option(s) {sorted(opts)}; known: ngf, ndf, kernel, "
-                         "batchnorm")
+                         "batchnorm, d_batchnorm")
     n = upsamplings(res)
     g_widths = [ngf * 2 ** (n - 1 - i) for i in range(n)]
     pad = kernel // 2
@@ -66,7 +69,7 @@ def build_dcgan(config: RunConfig, batchnorm: bool | None = None) -> tuple[nn.Mo
     blocks = nn.ModuleList()
     cin = channels
     for i, cout in enumerate(d_widths):
-        blocks.append(d_block(cin, cout, kernel, 2, pad, norm=bn and i > 0, bias=not bn))
+        blocks.append(d_block(cin, cout, kernel, 2, pad, norm=d_bn and i > 0, bias=not d_bn))
         cin = cout
     head = nn.Sequential(nn.Flatten(), nn.Linear(d_widths[-1] * 16, 1, bias=False))
     discriminator = Discriminator(blocks, head)

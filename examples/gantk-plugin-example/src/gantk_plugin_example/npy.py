@@ -1,0 +1,32 @@
+"""`example-npy`: images from one `.npy` array of uint8, `(N, H, W)` or `(N, H, W, C)`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+from gantk.errors import GantkError
+from gantk.specs import Record
+
+
+def _load(path: Path) -> np.ndarray:
+    try:
+        array = np.load(path, mmap_mode="r", allow_pickle=False)
+    except ValueError as exc:
+        raise GantkError(f"{path}: not a .npy array ({exc}); save one with numpy.save") from None
+    if array.dtype != np.uint8 or array.ndim not in (3, 4):
+        raise GantkError(f"{path}: expected uint8 images (N, H, W[, C]), got {array.dtype} "
+                         f"{array.shape}")
+    return array
+
+
+def open_npy(path: Path, options: dict) -> Iterator[Record]:
+    array = _load(path)
+    for i in range(array.shape[0]):
+        yield Record(f"npy/{i:07d}", np.ascontiguousarray(array[i]))
+
+
+def npy_length(path: Path, options: dict) -> int:
+    return int(_load(path).shape[0])

@@ -1,0 +1,21 @@
+"""`dcgan-no-bn`: the paper's DCGAN with every BatchNorm removed (the paper's stability
+claim rests on BatchNorm; this makes that ablation runnable). Layers get their own biases
+in place of BatchNorm's shift. Same builder as `dcgan`, called with `batchnorm=False`."""
+
+from __future__ import annotations
+
+from functools import partial
+
+from gantk import hookimpl
+from gantk.plugins.architectures.dcgan import RESOLUTIONS, build_dcgan
+from gantk.specs import ArchitectureSpec
+
+
+@hookimpl
+def register_architectures(register):
+    register(ArchitectureSpec(
+        name="dcgan-no-bn",
+        build=partial(build_dcgan, batchnorm=False),
+        resolutions=RESOLUTIONS,
+        description="the paper's DCGAN without batch normalization (ablation), with biases",
+    ))

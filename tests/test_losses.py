@@ -1,0 +1,153 @@
+"""Adversarial losses: values and gradient signs on hand-computed logits, the WGAN-GP
+penalty on interpolates, and the trainer honouring a loss's penalty."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from gantk.config import make_config
+from gantk.registry import get_registry
+from gantk.specs import LossSpec
+from gantk.trainer import Trainer
+
+LOG2 = math.log(2.0)
+
+
+def _loss(name: str) -> LossSpec:
+    return get_registry().loss(name)
+
+
+def _t(*values: float) -> torch.Tensor:
+    return torch.tensor(values, requires_grad=True)
+
+
+def _grads(fn, *tensors):
+    value = fn(*tensors)
+    value.backward()
+    return value.item(), [t.grad.tolist() for t in tensors]
+
+
+@pytest.mark.parametrize("name", ["nonsaturating", "minimax"])
+def test_bce_discriminator_loss(name):
+    # -log sigmoid(2) - log(1 - sigmoid(-1)) = softplus(-2) + softplus(-1)
+    value, (g_real, g_fake) = _grads(_loss(name).d_loss, _t(2.0), _t(-1.0))
+    assert value == pytest.approx(math.log1p(math.exp(-2)) + math.log1p(math.exp(-1)))
+    assert g_real[0] < 0 < g_fake[0]  # descent raises real logits, lowers fake ones
+    assert _loss(name).d_loss(torch.zeros(3), torch.zeros(3)).item() == pytest.approx(2 * LOG2)
+
+
+def test_minimax_generator_saturates_where_nonsaturating_does_not():
+    value, (grad,) = _grads(_loss("minimax").g_loss, _t(-1.0, 1.0))
+    # log(1 - sigmoid(x)) averaged: -(softplus(-1) + softplus(1)) / 2
+    assert value == pytest.approx(-(math.log1p(math.e ** -1) + math.log1p(math.e)) / 2)
+    assert all(g < 0 for g in grad)  # descent raises D(G(z))
+    assert _loss("minimax").g_loss(torch.zeros(1)).item() == pytest.approx(-LOG2)
+    # a confidently rejected fake (logit -10): minimax's gradient vanishes, NS's does not
+    _, (mm,) = _grads(_loss("minimax").g_loss, _t(-10.0))
+    _, (ns,) = _grads(_loss("nonsaturating").g_loss, _t(-10.0))
+    assert abs(mm[0]) < 1e-4 and ns[0] == pytest.approx(-1.0, abs=1e-4)
+
+
+def test_lsgan():
+    value, (g_real, g_fake) = _grads(_loss("lsgan").d_loss, _t(1.0, 3.0), _t(0.0, 2.0))
+    assert value == pytest.approx(0.5 * (0 + 4) / 2 + 0.5 * (0 + 4) / 2)
+    assert g_real == pytest.approx([0.0, 1.0]) and g_fake == pytest.approx([0.0, 1.0])
+    value, (grad,) = _grads(_loss("lsgan").g_loss, _t(0.0, 2.0))
+    assert value == pytest.approx(0.5)
+    assert grad == pytest.approx([-0.5, 0.5])  # pulls fake outputs toward the real target 1
+
+
+def test_hinge():
+    value, (g_real, g_fake) = _grads(_loss("hinge").d_loss, _t(0.5, 2.0), _t(-2.0, 0.5))
+    assert value == pytest.approx(0.5 / 2 + 1.5 / 2)
+    assert g_real == pytest.approx([-0.5, 0.0])  # only inside the margin
+    assert g_fake == pytest.approx([0.0, 0.5])
+    value, (grad,) = _grads(_loss("hinge").g_loss, _t(-2.0, 0.5))
+    assert value == pytest.approx(0.75) and grad == pytest.approx([-0.5, -0.5])
+
+
+def test_wgan_gp_losses():
+    spec = _loss("wgan-gp")
+    assert spec.critic_steps == 5 and spec.penalty is not None
+    value, (g_real, g_fake) = _grads(spec.d_loss, _t(1.0, 3.0), _t(0.0, 2.0))
+    assert value == pytest.approx(1.0 - 2.0)
+    assert g_real == pytest.approx([-0.5, -0.5]) and g_fake == pytest.approx([0.5, 0.5])
+    value, (grad,) = _grads(spec.g_loss, _t(0.0, 2.0))
+    assert value == pytest.approx(-1.0) and grad == pytest.approx([-0.5, -0.5])
+
+
+class _Linear(torch.nn.Module):
+    """D(x) = <w, x>: its input gradient is w everywhere, so the penalty is exact."""
+
+    def __init__(self, value: float, shape=(1, 2, 2)):
+        super().__init__()
+        self.w = torch.nn.Parameter(torch.full(shape, value))
+
+    def forward(self, x):
+        return (x * self.w).flatten(1).sum(1)
+
+
+def test_gradient_penalty_is_lambda_times_squared_norm_gap():
+    penalty = _loss("wgan-gp").penalty
+    real, fake = torch.randn(3, 1, 2, 2), torch.randn(3, 1, 2, 2)
+    assert penalty(_Linear(0.5), real, fake).item() == pytest.approx(0.0, abs=1e-6)  # ||w||=1
+    critic = _Linear(1.0)  # ||w|| = 2
+    value = penalty(critic, real, fake)
+    assert value.item() == pytest.approx(10.0)
+    value.backward()  # create_graph: the penalty trains the critic, d/dw = 20 (2-1) w/2
+    assert critic.w.grad == pytest.approx(torch.full((1, 2, 2), 10.0))
+
+
+class _Square(torch.nn.Module):
+    """D(x) = ||x||^2 / 2 per sample: its input gradient is x itself."""
+
+    def forward(self, x):
+        return 0.5 * (x**2).flatten(1).sum(1)
+
+
+def test_gradient_penalty_uses_per_sample_interpolates():
+    penalty = _loss("wgan-gp").penalty
+    real = torch.tensor([[3.0, 0.0], [0.0, 1.0]]).view(2, 1, 1, 2)
+    fake = torch.tensor([[0.0, 0.0], [0.0, -1.0]]).view(2, 1, 1, 2)
+    torch.manual_seed(5)
+    eps = torch.rand(2, 1, 1, 1)
+    xhat = eps * real + (1 - eps) * fake
+    expected = 10 * ((xhat.flatten(1).norm(dim=1) - 1) ** 2).mean()
+    torch.manual_seed(5)
+    assert penalty(_Square(), real, fake).item() == pytest.approx(expected.item(), rel=1e-5)
+    # neither endpoint: the penalty at the real (or fake) points differs
+    at_real = 10 * ((real.flatten(1).norm(dim=1) - 1) ** 2).mean()
+    assert expected.item() != pytest.approx(at_real.item())
+
+
+def test_trainer_adds_penalty_on_detached_fakes(small_store, tmp_path):
+    """A loss's penalty is called once per critic step with the eager D, real and detached
+    fake images, and is added to the discriminator loss the trainer reports."""
+    base = _loss("wgan-gp")
+    calls, d_values = [], []
+
+    def d_loss(real_logits, fake_logits):
+        d_values.append(base.d_loss(real_logits, fake_logits))
+        return d_values[-1]
+
+    def penalty(critic, real, fake):
+        calls.append((critic, real.shape, fake.requires_grad, base.penalty(critic, real, fake)))
+        return calls[-1][-1]
+
+    spec = LossSpec("recording-gp", d_loss, base.g_loss, penalty, critic_steps=3)
+    from gantk.registry import PluginInfo
+
+    get_registry().add("loss", spec, PluginInfo("t", "tests", "0", __name__, False))
+    config = make_config({"data": str(small_store), "loss": "recording-gp", "batch_size": 8,
+                          "steps": 1, "device": "cpu", "model": {"ngf": 8, "ndf": 8,
+                                                                 "d_batchnorm": False}})
+    trainer = Trainer(config, tmp_path / "run", log=lambda m: None)
+    batches = [torch.zeros(8, 1, 32, 32, dtype=torch.uint8) + 7 * i for i in range(3)]
+    stats = trainer.train_step(batches)
+    assert len(calls) == 3
+    assert all(c[0] is trainer.discriminator and c[1] == (8, 1, 32, 32) and not c[2]
+               for c in calls)
+    assert stats["loss_d"].item() == pytest.approx((d_values[-1] + calls[-1][-1]).item())

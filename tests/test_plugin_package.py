@@ -1,0 +1,146 @@
+"""A real third-party plugin package round-trips through pip: installed into a throwaway
+venv layered over this environment (gantk.testing.PluginEnv, offline), it is listed,
+trains, evaluates, ingests, adds a command, and is gone again after uninstalling. A broken
+package is reported without breaking gantk.
+
+Tests marked `hooks(...)` are the ones that prove a hook works for third-party code;
+tests/test_hook_coverage.py fails when a hook spec has none."""
+
+from __future__ import annotations
+
+import json
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from gantk.testing import PluginEnv
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "gantk-plugin-example"
+DIST = "gantk-plugin-example"
+TINY = ["--batch-size", "8", "--device", "cpu", "--set", "model.ngf=8", "--set", "model.ndf=8"]
+
+
+@pytest.fixture(scope="module")
+def example_env(tmp_path_factory):
+    env = PluginEnv(tmp_path_factory.mktemp("example") / "venv")
+    env.install(EXAMPLE)
+    return env
+
+
+def _plugins(env: PluginEnv, **extra_env) -> dict:
+    proc = env.gantk("plugins", "--json", env=extra_env or None)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+def _third_party(doc: dict) -> dict[str, dict]:
+    return {p["name"]: p for p in doc["plugins"] if not p["builtin"]}
+
+
+def test_listed_with_package_and_version(example_env):
+    doc = _plugins(example_env)
+    example = _third_party(doc)["example"]
+    assert (example["package"], example["version"], example["error"]) == (DIST, "0.1.0", None)
+    assert example["module"] == "gantk_plugin_example.plugin"
+    assert example["registered"] == {
+        "architecture": ["example-upsample"], "loss": ["example-smoothed"],
+        "eval": ["example-sample-stats"], "dataset": ["example-npy"], "preset": ["example"]}
+    assert "register_commands" in example["hooks"]
+    assert "example-upsample" in doc["registered"]["architecture"]
+    with pytest.raises(metadata.PackageNotFoundError):  # the test environment is untouched
+        metadata.distribution(DIST)
+
+
+def test_loading_plugins_stays_light(example_env):
+    """Listing plugins (and so `gantk --help`) imports neither torch nor numpy."""
+    code = ("import sys; from gantk.registry import get_registry; r = get_registry(); "
+            "assert 'example-upsample' in r.names('architecture'); "
+            "heavy = [m for m in ('torch', 'numpy', 'dagster') if m in sys.modules]; "
+            "assert not heavy, heavy")
+    proc = example_env.run([str(example_env.python), "-c", code], check=False)
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_env_filter_hides_it(example_env):
+    assert "example" in _third_party(_plugins(example_env, GANTK_PLUGINS="example"))
+    assert "example" not in _third_party(_plugins(example_env, GANTK_PLUGINS="other"))
+
+
+@pytest.mark.hooks("register_architectures", "register_losses", "register_presets",
+                   "register_evals", "register_commands")
+def test_trains_evaluates_and_adds_a_command(example_env, small_store, tmp_path):
+    run = tmp_path / "run"
+    proc = example_env.gantk("run", "example", "--data", str(small_store), "--out", str(run),
+                             "--steps", "2", "--set", "log_every=1", *TINY)
+    assert proc.returncode == 0, proc.stderr
+    assert "training example-upsample" in proc.stderr + proc.stdout
+    assert "loss example-smoothed" in proc.stderr + proc.stdout
+    cfg = json.loads((run / "config.json").read_text())
+    assert (cfg["architecture"], cfg["loss"], cfg["preset"]) == (
+        "example-upsample", "example-smoothed", "example")
+
+    proc = example_env.gantk("eval", "example-sample-stats", "--run", str(run), "--device",
+                             "cpu", "-o", "n=16")
+    assert proc.returncode == 0, proc.stderr
+    record = json.loads((run / "evals" / "example-sample-stats" / "result.json").read_text())
+    assert record["options"] == {"n": 16} and 0 < record["metrics"]["pixel_std"] < 1
+    assert record["baseline"]["passed"] is True
+    assert Path(record["figures"]["samples"]).is_file()
+
+    proc = example_env.gantk("example-metrics", str(run))
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["step"] == 2
+    proc = example_env.gantk("example-metrics", str(tmp_path))
+    assert proc.returncode == 2 and proc.stderr.startswith("error: ")
+
+
+@pytest.mark.hooks("register_datasets")
+def test_ingests_with_its_dataset_source(example_env, tmp_path):
+    images = np.random.default_rng(0).integers(0, 256, size=(12, 20, 20), dtype=np.uint8)
+    np.save(tmp_path / "images.npy", images)
+    dest = tmp_path / "store"
+    proc = example_env.gantk("ingest", "example-npy", str(tmp_path / "images.npy"), str(dest))
+    assert proc.returncode == 0, proc.stderr
+    assert "12 ingested" in proc.stdout
+    info = json.loads(example_env.gantk("info", str(dest), "--json").stdout)
+    assert (info["count"], info["resolution"], info["source"]) == (12, 32, "example-npy")
+
+
+def _write_broken_package(root: Path) -> Path:
+    (root / "gantk_broken_plugin").mkdir(parents=True)
+    (root / "gantk_broken_plugin" / "__init__.py").write_text(
+        'raise RuntimeError("this plugin is broken on purpose")\n')
+    (root / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["setuptools>=69"]\n'
+        'build-backend = "setuptools.build_meta"\n'
+        '[project]\nname = "gantk-broken-plugin"\nversion = "2.0.0"\n'
+        '[project.entry-points.gantk]\nbroken = "gantk_broken_plugin"\n'
+        '[tool.setuptools]\npackages = ["gantk_broken_plugin"]\n')
+    return root
+
+
+def test_broken_package_is_reported_and_uninstall_removes_example(small_store, tmp_path):
+    env = PluginEnv(tmp_path / "venv")
+    env.install(EXAMPLE)
+    env.install(_write_broken_package(tmp_path / "broken-src"))
+    doc = _plugins(env)
+    (failure,) = doc["failures"]
+    assert (failure["name"], failure["package"], failure["version"]) == (
+        "broken", "gantk-broken-plugin", "2.0.0")
+    assert "broken on purpose" in failure["error"]
+    assert "example" in _third_party(doc)
+    listing = env.gantk("plugins")
+    assert "FAILED" in listing.stdout and "gantk-broken-plugin" in listing.stdout
+
+    proc = env.gantk("run", "dcgan", "--data", str(small_store), "--out", str(tmp_path / "r"),
+                     "--steps", "1", *TINY)
+    assert proc.returncode == 0, proc.stderr
+
+    env.uninstall(DIST)
+    doc = _plugins(env)
+    assert "example" not in _third_party(doc)
+    assert "example-upsample" not in doc["registered"]["architecture"]
+    assert "example-metrics" not in env.gantk("--help").stdout
+    assert env.gantk("run", "example", "--steps", "1").returncode == 2
