@@ -91,6 +91,22 @@ def train_command(config: TrainConfig, preset: str, architecture: str, store: Pa
     return command
 
 
+def check_training_config(config: TrainConfig, preset: str, architecture: str) -> None:
+    """Fail before launching anything on what `gantk run` would reject (one line)."""
+    from gantk.config import check_against_registry, make_config, parse_overrides
+    from gantk.errors import GantkError
+    from gantk.registry import get_registry
+
+    try:
+        layers = [get_registry().preset(preset).config, {"preset": preset},
+                  {"steps": config.steps, "batch_size": config.batch_size,
+                   "device": config.device, "seed": config.seed},
+                  parse_overrides([f"architecture={architecture}", *config.overrides])]
+        check_against_registry(make_config(*layers))
+    except GantkError as exc:
+        raise Failure(f"{ASSET}: {exc}") from None
+
+
 def training_store(workspace: Workspace, registry: Registry, dataset: str) -> tuple[str, Path]:
     """The asset and store a partition trains on (LSUN: the de-duplicated one when built)."""
     from gantk.store import is_store
@@ -116,9 +132,10 @@ def train_asset(partitions: MultiPartitionsDefinition,
 
         reg = get_registry()
         dataset, architecture = partition_dims(context)
-        source, store = training_store(workspace, reg, dataset)
         preset = config.preset or (architecture if architecture in reg.names("preset")
                                    else FALLBACK_PRESET)
+        check_training_config(config, preset, architecture)
+        source, store = training_store(workspace, reg, dataset)
         if config.resume:
             run_dir = upstream_path(context.instance, KEY, "run_dir", context.partition_key)
         else:

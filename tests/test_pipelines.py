@@ -140,3 +140,20 @@ def test_demo_chain_materializes(plugin_installed, tmp_path):
                       ("trained_model", "not_collapsed"): True,
                       ("eval_pixel_stats", "above_baseline"): True,
                       ("eval_pixel_stats_strict", "above_baseline"): False}
+
+
+@pytest.mark.parametrize("overrides,message", [
+    (["lr=-1"], "lr: Input should be greater than 0"),
+    (["nope=1"], "unknown key 'nope'"),
+])
+def test_bad_training_config_fails_before_launch(tmp_path, overrides, message):
+    from gantk.pipelines.definitions import build_graph, resources
+
+    result = materialize(
+        build_graph().select("trained_model"), instance=DagsterInstance.ephemeral(),
+        partition_key=MultiPartitionKey({"dataset": "fashion-mnist", "architecture": "dcgan"}),
+        resources=resources(str(tmp_path)), raise_on_error=False,
+        run_config={"ops": {"trained_model": {"config": {"overrides": overrides}}}})
+    (failure,) = [e for e in result.all_events if e.is_step_failure]
+    assert message in failure.step_failure_data.error.message
+    assert not (tmp_path / "runs").exists()

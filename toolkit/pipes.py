@@ -57,7 +57,6 @@ class PipesReporter:
         self._last_sent = now
         shown = "  ".join(f"{k}={v:.4g}" for k, v in values.items() if k != "step")
         self.pipes.log.info(f"step {int(values.get('step', 0))}: {shown}")
-        self.pipes.report_custom_message({"metrics": values})
 
     def training_done(self, result: TrainResult, config: dict[str, Any]) -> None:
         """Report the trained model: steps, throughput, final losses and where files are."""
