@@ -72,8 +72,9 @@ def dagster_dev(tmp_path: Path, command: list[str]):
         log.close()
 
 
-def _graphql(url: str, query: str) -> dict:
-    request = urllib.request.Request(f"{url}/graphql", data=json.dumps({"query": query}).encode(),
+def _graphql(url: str, query: str, variables: dict | None = None) -> dict:
+    body = json.dumps({"query": query, "variables": variables or {}}).encode()
+    request = urllib.request.Request(f"{url}/graphql", data=body,
                                      headers={"Content-Type": "application/json"})
     with urllib.request.urlopen(request, timeout=30) as response:
         return json.loads(response.read())
@@ -98,8 +99,47 @@ def wait_for_groups(url: str, proc: subprocess.Popen, log: Path) -> dict[str, li
     raise AssertionError(f"no assets after {START_TIMEOUT_S}s: {log.read_text()[-3000:]}")
 
 
-def screenshot_graph(url: str, path: Path) -> str:
-    """Open the global asset graph in headless Chromium and save a PNG; returns page text."""
+DEMO_PARTITION = {"dagster/partition": "dcgan|fashion-mnist",
+                  "dagster/partition/architecture": "dcgan",
+                  "dagster/partition/dataset": "fashion-mnist"}
+DEMO_CONFIG = {"ops": {
+    "fashion_mnist": {"config": {"limit": 128}},
+    "trained_model": {"config": {"steps": 4, "batch_size": 16, "device": "cpu",
+                                 "overrides": ["model.ngf=8", "model.ndf=8", "log_every=2"]}},
+    **{name: {"config": {"device": "cpu"}}
+       for name in ("eval_pixel_stats", "eval_pixel_stats_strict", "viz_sample_sheet")}}}
+STATUS = "query($id: ID!) { runOrError(runId: $id) { ... on Run { status } } }"
+LAUNCH = """mutation($p: ExecutionParams!) { launchRun(executionParams: $p) { __typename
+  ... on LaunchRunSuccess { run { runId } } ... on PythonError { message }
+  ... on RunConfigValidationInvalid { errors { message } } } }"""
+RUN_TIMEOUT_S = 480
+
+
+def run_demo_job(url: str, log: Path) -> str:
+    """Launch the `demo` job for one partition through GraphQL (as the UI's Launch button
+    does) and wait for it to succeed; returns the run id."""
+    params = {"selector": {"repositoryLocationName": "gantk",
+                           "repositoryName": "__repository__", "jobName": "demo"},
+              "runConfigData": DEMO_CONFIG,
+              "executionMetadata": {"tags": [{"key": k, "value": v}
+                                             for k, v in DEMO_PARTITION.items()]}}
+    launched = _graphql(url, LAUNCH, {"p": params})["data"]["launchRun"]
+    assert launched["__typename"] == "LaunchRunSuccess", launched
+    run_id = launched["run"]["runId"]
+    deadline = time.monotonic() + RUN_TIMEOUT_S
+    status = None
+    while time.monotonic() < deadline:
+        status = _graphql(url, STATUS, {"id": run_id})["data"]["runOrError"]["status"]
+        if status in ("SUCCESS", "FAILURE", "CANCELED"):
+            break
+        time.sleep(3)
+    assert status == "SUCCESS", f"demo run {run_id} ended {status}: {log.read_text()[-3000:]}"
+    return run_id
+
+
+def screenshot_graph(url: str, path: Path) -> tuple[str, int]:
+    """Open the global asset graph in headless Chromium and save a PNG, then the model's
+    sample grid; returns the graph page's text and the sample image's width."""
     import tempfile
 
     from selenium import webdriver
@@ -122,9 +162,27 @@ def screenshot_graph(url: str, path: Path) -> str:
             text = driver.find_element(By.TAG_NAME, "body").text
             _expand_groups(driver)
             driver.save_screenshot(str(path))
+            sample_width = _show_samples(driver, url, path.with_name(path.stem + "-samples.png"))
         finally:
             driver.quit()
-    return text
+    return text, sample_width
+
+
+def _show_samples(driver, url: str, path: Path) -> int:
+    """Open trained_model's latest materialization, show the `samples` markdown, and return
+    the rendered image's natural width (0 if it did not render)."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    driver.get(f"{url}/assets/trained_model?view=events&partition=dcgan%7Cfashion-mnist")
+    show = WebDriverWait(driver, 60).until(
+        lambda d: d.find_elements(By.XPATH, "//*[contains(text(), 'Show Markdown')]"))
+    driver.execute_script("arguments[0].click()", show[0])
+    images = WebDriverWait(driver, 30).until(
+        lambda d: d.find_elements(By.CSS_SELECTOR, "img[src^='data:image/png;base64,']"))
+    time.sleep(1)
+    driver.save_screenshot(str(path))
+    return int(images[0].get_attribute("naturalWidth") or 0)
 
 
 def _expand_groups(driver) -> None:
@@ -147,7 +205,7 @@ def _expand_groups(driver) -> None:
     time.sleep(2)
 
 
-def test_ui_shows_every_group(tmp_path):
+def test_ui_shows_every_group_and_runs_the_demo(tmp_path):
     if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
         pytest.fail("GANTK_BROWSER_TESTS=1 but chromium/chromium-driver are not installed: "
                     "apt-get install -y chromium chromium-driver")
@@ -159,9 +217,11 @@ def test_ui_shows_every_group(tmp_path):
         assert set(groups) == GROUPS
         assert "trained_model" in groups["train"] and "fashion_mnist" in groups["ingest"]
         assert "viz_sample_sheet" in groups["visualize"]
+        run_demo_job(url, tmp_path / "dagster-dev.log")
         shot = Path(os.environ.get("GANTK_UI_SCREENSHOT", tmp_path / "asset-graph.png"))
-        text = screenshot_graph(url, shot)
+        text, sample_width = screenshot_graph(url, shot)
     assert "Global asset lineage" in text
+    assert sample_width > 0, "the embedded sample grid did not render"
     from PIL import Image
 
     with Image.open(shot) as picture:
