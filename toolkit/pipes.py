@@ -85,8 +85,11 @@ def _pipes_type(value: Any) -> str:
 
 @contextlib.contextmanager
 def pipes_reporter() -> Iterator[PipesReporter]:
-    """Open Dagster Pipes when launched by Dagster (errors inside are reported to it)."""
-    if PIPES_ENV not in os.environ:
+    """Open Dagster Pipes when launched by Dagster (errors inside are reported to it).
+
+    Under torchrun only rank 0 reports, so Dagster sees one materialization.
+    """
+    if PIPES_ENV not in os.environ or os.environ.get("RANK", "0") != "0":
         yield PipesReporter(None)
         return
     from dagster_pipes import open_dagster_pipes

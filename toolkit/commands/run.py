@@ -90,11 +90,12 @@ def _train(preset: str, layers: list[dict], cli_layer: dict, overrides: list[str
 
     config = make_config(*layers, cli_layer, parse_overrides(overrides))
     out = out or runs_dir() / f"{preset}-{time.strftime('%Y%m%d-%H%M%S')}"
-    trainer = Trainer(config, out, resume=resume, log=reporter.tee(console.print))
+    log = reporter.tee(console.print)
+    trainer = Trainer(config, out, resume=resume, log=log)
     cfg = trainer.config
-    reporter.tee(console.print)(f"training {cfg.architecture} ({cfg.resolution}x{cfg.resolution}x"
-                  f"{cfg.channels}, loss {cfg.loss}) on {cfg.data} for {cfg.steps} steps "
-                  f"of batch {cfg.batch_size} on {trainer.device}")
+    log(f"training {cfg.architecture} ({cfg.resolution}x{cfg.resolution}x"
+        f"{cfg.channels}, loss {cfg.loss}) on {cfg.data} for {cfg.steps} steps "
+        f"of batch {cfg.batch_size} on {trainer.device}")
     with progress_bar(f"{preset}") as update:
         result = trainer.fit(progress=update, on_metrics=reporter.metrics)
     reporter.training_done(result, json.loads(cfg.model_dump_json()))
