@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 SUDO   := $(shell [ "$$(id -u)" != 0 ] && command -v sudo >/dev/null && echo sudo)
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint system-data clean
+.PHONY: demo test lint ui system-data clean
 
 $(STAMP): pyproject.toml setup.py
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,11 @@ system-data:
 
 demo: $(STAMP) system-data
 	$(BIN)/gantk run dcgan
+
+# The Dagster UI on http://127.0.0.1:3000 (loopback only), with the instance in .dagster_home.
+UI_PORT ?= 3000
+ui: $(STAMP) system-data
+	DAGSTER_HOME=$(CURDIR)/.dagster_home $(BIN)/python -m dagster dev -h 127.0.0.1 -p $(UI_PORT)
 
 test: $(STAMP) system-data
 	$(BIN)/python -m pytest -q

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
+
+if TYPE_CHECKING:
+    from gantk.pipes import PipesReporter
 
 # Without --data, `gantk run` trains on the embedded demo data for a budget that fits
 # about 5 minutes on 2 CPU cores; pass --steps (or --data) for a full-length run.
@@ -28,6 +33,16 @@ def run(
                                         "--set lr=1e-4 --set model.ngf=32"),
 ) -> None:
     """Train PRESET and print where the samples, metrics and checkpoints went."""
+    from gantk.pipes import pipes_reporter
+
+    # Launched by the Dagster train asset, this reports logs, metrics and the result back.
+    with pipes_reporter() as reporter:
+        _run(preset, data, out, steps, batch_size, device, seed, resume, overrides, reporter)
+
+
+def _run(preset: str, data: Path | None, out: Path | None, steps: int | None,
+         batch_size: int | None, device: str | None, seed: int | None, resume: bool,
+         overrides: list[str], reporter: PipesReporter) -> None:
     from gantk.runs import newest_run, read_run_config
 
     if resume:
@@ -38,7 +53,7 @@ def run(
     else:
         layers = _fresh_layers(preset, data, steps)
     cli_layer = {"steps": steps, "batch_size": batch_size, "device": device, "seed": seed}
-    _train(preset, layers, cli_layer, overrides, out, resume)
+    _train(preset, layers, cli_layer, overrides, out, resume, reporter)
 
 
 def _error(message: str) -> Exception:
@@ -67,7 +82,7 @@ def _fresh_layers(preset: str, data: Path | None, steps: int | None) -> list[dic
 
 
 def _train(preset: str, layers: list[dict], cli_layer: dict, overrides: list[str],
-           out: Path | None, resume: bool) -> None:
+           out: Path | None, resume: bool, reporter: PipesReporter) -> None:
     from gantk.config import make_config, parse_overrides
     from gantk.home import runs_dir
     from gantk.progress import console, progress_bar
@@ -75,13 +90,15 @@ def _train(preset: str, layers: list[dict], cli_layer: dict, overrides: list[str
 
     config = make_config(*layers, cli_layer, parse_overrides(overrides))
     out = out or runs_dir() / f"{preset}-{time.strftime('%Y%m%d-%H%M%S')}"
-    trainer = Trainer(config, out, resume=resume, log=console.print)
+    log = reporter.tee(console.print)
+    trainer = Trainer(config, out, resume=resume, log=log)
     cfg = trainer.config
-    console.print(f"training {cfg.architecture} ({cfg.resolution}x{cfg.resolution}x"
-                  f"{cfg.channels}, loss {cfg.loss}) on {cfg.data} for {cfg.steps} steps "
-                  f"of batch {cfg.batch_size} on {trainer.device}")
+    log(f"training {cfg.architecture} ({cfg.resolution}x{cfg.resolution}x"
+        f"{cfg.channels}, loss {cfg.loss}) on {cfg.data} for {cfg.steps} steps "
+        f"of batch {cfg.batch_size} on {trainer.device}")
     with progress_bar(f"{preset}") as update:
-        result = trainer.fit(progress=update)
+        result = trainer.fit(progress=update, on_metrics=reporter.metrics)
+    reporter.training_done(result, json.loads(cfg.model_dump_json()))
     if result.interrupted:
         console.print(f"interrupted at step {result.step}; checkpoint written. Continue with: "
                       f"gantk run {preset} --resume --out {result.run_dir}")

@@ -1,0 +1,109 @@
+"""The `dedup` group: the paper's semantic-hash de-duplication of LSUN bedrooms (§4.1.1).
+
+Three assets, so each stage can be re-run alone: the autoencoder hash model, the binary
+codes of every image, and the de-duplicated store. Each is a thin call into
+`gantk.datasets.dedup` (imported inside the bodies, so the graph loads without torch).
+"""
+
+from dagster import (
+    AssetCheckSpec,
+    AssetExecutionContext,
+    AssetKey,
+    Config,
+    DataVersion,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+)
+from pydantic import Field
+
+from gantk.pipelines.checks import DEDUP_CHECK, dedup_rate
+from gantk.pipelines.metadata import (
+    floats,
+    log_progress,
+    png_markdown,
+    store_metadata,
+    upstream_path,
+)
+from gantk.pipelines.resources import Workspace
+
+GROUP = "dedup"
+SOURCE = "lsun_bedrooms"
+HASH_MODEL = "lsun_hash_model"
+HASH_CODES = "lsun_hash_codes"
+DEDUP_STORE = "lsun_bedrooms_dedup"
+
+
+class HashModelConfig(Config):
+    sample: int = Field(50_000, description="images used to train the autoencoder")
+    seed: int = 0
+    device: str = Field("auto", description="cpu, cuda or auto")
+
+
+class CodesConfig(Config):
+    batch_size: int = 512
+    device: str = Field("auto", description="cpu, cuda or auto")
+
+
+class DedupConfig(Config):
+    overwrite: bool = Field(True, description="replace an earlier de-duplicated store")
+
+
+@asset(name=HASH_MODEL, group_name=GROUP, deps=[SOURCE], kinds={"pytorch"}, pool="gpu",
+       description="3072-128-3072 de-noising autoencoder on 32x32 crops (the semantic hash)")
+def hash_model(context: AssetExecutionContext, config: HashModelConfig,
+               workspace: Workspace) -> MaterializeResult:
+    from gantk.datasets.dedup import train_hash_model
+
+    store = upstream_path(context.instance, AssetKey(SOURCE))
+    path = train_hash_model(store, workspace.dedup_dir(SOURCE), sample=config.sample,
+                            seed=config.seed, device=config.device,
+                            progress=log_progress(context.log.info, "hash model"))
+    return MaterializeResult(metadata={"path": MetadataValue.path(str(path)),
+                                       "sample": config.sample, "seed": config.seed})
+
+
+@asset(name=HASH_CODES, group_name=GROUP, deps=[HASH_MODEL], kinds={"numpy"}, pool="gpu",
+       description="binarized code-layer activations of every image")
+def hash_codes(context: AssetExecutionContext, config: CodesConfig,
+               workspace: Workspace) -> MaterializeResult:
+    from gantk.datasets.dedup import compute_codes
+
+    store = upstream_path(context.instance, AssetKey(SOURCE))
+    model = upstream_path(context.instance, AssetKey(HASH_MODEL))
+    path = compute_codes(store, model, workspace.dedup_dir(SOURCE) / "codes",
+                         batch_size=config.batch_size, device=config.device,
+                         progress=log_progress(context.log.info, "hash codes"))
+    return MaterializeResult(metadata={"path": MetadataValue.path(str(path)),
+                                       "model": MetadataValue.path(str(model))})
+
+
+@asset(name=DEDUP_STORE, group_name=GROUP, deps=[SOURCE, HASH_CODES], kinds={"lmdb"},
+       check_specs=[AssetCheckSpec(DEDUP_CHECK, asset=DEDUP_STORE,
+                                   description="removed some images, but not most of them")],
+       description="LSUN bedrooms without its near-duplicates")
+def dedup_store(context: AssetExecutionContext, config: DedupConfig,
+                workspace: Workspace) -> MaterializeResult:
+    from gantk.datasets.dedup import deduplicate
+
+    store = upstream_path(context.instance, AssetKey(SOURCE))
+    codes = upstream_path(context.instance, AssetKey(HASH_CODES))
+    dest = workspace.store(DEDUP_STORE)
+    summary = deduplicate(store, codes, dest,
+                          report=workspace.dedup_dir(SOURCE) / "report.json",
+                          overwrite=config.overwrite,
+                          progress=log_progress(context.log.info, "de-dup"))
+    metadata = {**floats(summary.metadata()), **store_metadata(dest),
+                "removed": MetadataValue.int(summary.removed),
+                "groups": MetadataValue.int(summary.groups)}
+    if summary.report:
+        metadata["report"] = MetadataValue.path(str(summary.report))
+    if summary.contact_sheet:
+        metadata["contact_sheet"] = png_markdown(summary.contact_sheet, "near duplicates")
+        metadata["contact_sheet_path"] = MetadataValue.path(str(summary.contact_sheet))
+    return MaterializeResult(metadata=metadata,
+                             data_version=DataVersion(str(metadata["fingerprint"])),
+                             check_results=[dedup_rate(summary.total, summary.removed)])
+
+
+DEDUP_ASSETS = [hash_model, hash_codes, dedup_store]

@@ -1,0 +1,97 @@
+"""The `evaluate` and `visualize` groups: one asset per registered eval/visualization plugin.
+
+Each asset shares the trained model's dataset x architecture partitions, runs
+`gantk.evaluate.run_eval` (the function behind `gantk eval` and `gantk viz`) on the
+partition's latest trained run, and reports metrics as floats and figures as small
+embedded PNGs. Plugins registered later show up as assets without edits here.
+"""
+
+import json
+from pathlib import Path
+
+from dagster import (
+    AssetExecutionContext,
+    AssetKey,
+    AssetsDefinition,
+    Config,
+    MaterializeResult,
+    MetadataValue,
+    MultiPartitionsDefinition,
+    asset,
+)
+from pydantic import Field
+
+from gantk.pipelines.checks import above_baseline, baseline_spec
+from gantk.pipelines.ingest import asset_name
+from gantk.pipelines.metadata import floats, png_markdown, upstream_path
+from gantk.pipelines.resources import Workspace
+from gantk.pipelines.train import KEY as MODEL_KEY
+from gantk.pipelines.train import partition_dims, training_store
+from gantk.registry import Registry
+from gantk.specs import EvalSpec
+
+GROUPS = {"eval": "evaluate", "visualization": "visualize"}
+PREFIXES = {"eval": "eval", "visualization": "viz"}
+
+
+class EvalConfig(Config):
+    """Run config of an evaluation or visualization (the knobs of `gantk eval`)."""
+
+    options: list[str] = Field(default_factory=list, description="plugin options key=value")
+    data: str | None = Field(None, description="ImageStore to use; default: the store the "
+                             "model was trained on")
+    device: str = Field("auto", description="cpu, cuda or auto")
+    seed: int = 0
+
+
+def eval_asset_key(spec: EvalSpec) -> AssetKey:
+    return AssetKey(f"{PREFIXES[spec.kind]}_{asset_name(spec.name)}")
+
+
+def eval_asset(spec: EvalSpec, partitions: MultiPartitionsDefinition,
+               data_deps: list[AssetKey]) -> AssetsDefinition:
+    key = eval_asset_key(spec)
+    deps = [MODEL_KEY, *(data_deps if "data" in spec.needs else [])]
+
+    @asset(key=key, group_name=GROUPS[spec.kind], partitions_def=partitions,
+           deps=deps, pool="gpu", kinds={"pytorch"}, check_specs=baseline_spec(key, spec),
+           description=spec.description or f"the {spec.name} {spec.kind} plugin")
+    def _evaluate(context: AssetExecutionContext, config: EvalConfig,
+                  workspace: Workspace) -> MaterializeResult:
+        from gantk.config import parse_options
+        from gantk.evaluate import eval_dir, run_eval
+        from gantk.registry import get_registry
+
+        run_dir = upstream_path(context.instance, MODEL_KEY, "run_dir", context.partition_key)
+        data = None
+        if "data" in spec.needs:
+            dataset, _ = partition_dims(context)
+            data = Path(config.data) if config.data else training_store(
+                workspace, get_registry(), dataset)[1]
+        result = run_eval(spec.name, run_dir, data=data, options=parse_options(config.options),
+                          device=config.device, seed=config.seed, kind=spec.kind)
+        out = eval_dir(run_dir, spec.name)
+        context.log.info(result.summary or f"{spec.name}: {result.metrics}")
+        metadata: dict = {**floats(result.metrics),
+                          "result": MetadataValue.path(str(out / "result.json")),
+                          "run_dir": MetadataValue.path(str(run_dir))}
+        if result.summary:
+            metadata["summary"] = MetadataValue.text(result.summary)
+        for name, path in result.figures.items():
+            metadata[f"figure_{name}"] = png_markdown(path, name)
+            metadata[f"figure_{name}_path"] = MetadataValue.path(str(path))
+        for name, path in result.files.items():
+            metadata[f"file_{name}"] = MetadataValue.path(str(path))
+        checks = []
+        if baseline_spec(key, spec):
+            record = json.loads((out / "result.json").read_text())
+            checks.append(above_baseline(spec, record))
+        return MaterializeResult(metadata=metadata, check_results=checks)
+
+    return _evaluate
+
+
+def eval_assets(registry: Registry, partitions: MultiPartitionsDefinition,
+                data_deps: list[AssetKey]) -> list[AssetsDefinition]:
+    return [eval_asset(spec, partitions, data_deps) for spec in registry.evals()
+            if spec.kind in GROUPS]
