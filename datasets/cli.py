@@ -1,4 +1,4 @@
-"""`gantk ingest SOURCE SRC DEST`: any registered dataset source into an ImageStore."""
+"""`gantk ingest SOURCE SRC DEST`: the datasets wing adds its command as a plugin does."""
 
 from __future__ import annotations
 
@@ -6,27 +6,37 @@ from pathlib import Path
 
 import typer
 
+from gantk import hookimpl
+
 
 def ingest(
-    source: str = typer.Argument(..., help="dataset source name (see `gantk plugins`)"),
+    source: str = typer.Argument(..., help="dataset source name (see `gantk plugins`): "
+                                 "lsun, imagenet, faces, cifar10, svhn, folder, mnist, …"),
     src: Path = typer.Argument(..., help="the source data's location"),
     dest: Path = typer.Argument(..., help="ImageStore directory to write"),
-    resolution: int | None = typer.Option(None, "--resolution"),
+    resolution: int | None = typer.Option(None, "--resolution",
+                                          help="output size (default: the source's)"),
     limit: int | None = typer.Option(None, "--limit", help="stop after N inputs"),
+    workers: int | None = typer.Option(None, "--workers", help="decoding processes "
+                                       "(default: all usable CPUs; 1: no extra processes)"),
     overwrite: bool = typer.Option(False, "--overwrite", help="replace a different store"),
     option: list[str] = typer.Option([], "--option", "-o", help="source option key=value"),
 ) -> None:
     """Ingest SRC with SOURCE into DEST; resumable, skips and reports bad inputs."""
     from gantk.config import parse_options
+    from gantk.ingest import REPORT_NAME
     from gantk.ingest import ingest as run_ingest
-    from gantk.progress import progress_bar
+    from gantk.progress import console, progress_bar
 
     with progress_bar(f"ingest {source}") as update:
         summary = run_ingest(source, src, dest, resolution=resolution, limit=limit,
                              overwrite=overwrite, options=parse_options(option),
-                             progress=update)
+                             progress=update, workers=workers)
+    if summary.skipped:
+        console.print(f"skipped inputs and their reasons: {dest / REPORT_NAME}")
     typer.echo(summary.line())
 
 
-def register(app: typer.Typer) -> None:
+@hookimpl
+def register_commands(app: typer.Typer) -> None:
     app.command("ingest")(ingest)
