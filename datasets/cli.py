@@ -26,14 +26,14 @@ def ingest(
     from gantk.config import parse_options
     from gantk.ingest import REPORT_NAME
     from gantk.ingest import ingest as run_ingest
-    from gantk.progress import console, progress_bar
+    from gantk.progress import progress_bar
 
     with progress_bar(f"ingest {source}") as update:
         summary = run_ingest(source, src, dest, resolution=resolution, limit=limit,
                              overwrite=overwrite, options=parse_options(option),
                              progress=update, workers=workers)
     if summary.skipped:
-        console.print(f"skipped inputs and their reasons: {dest / REPORT_NAME}")
+        typer.echo(f"skipped inputs and their reasons: {dest / REPORT_NAME}", err=True)
     typer.echo(summary.line())
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import json
+import multiprocessing
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -29,7 +30,8 @@ from gantk.store import ImageStoreWriter, is_store, read_metadata
 
 REPORT_NAME = "ingest-report.json"
 CHUNK = 32  # records per worker task: large enough to amortize the inter-process hop
-COMMIT_EVERY = 512  # records per LMDB transaction
+COMMIT_EVERY = 512  # records per LMDB transaction at most …
+COMMIT_SECONDS = 2.0  # … and at least this often, so a kill loses little slow work
 
 
 @dataclass
@@ -156,6 +158,9 @@ def ingest(source: str, src: str | os.PathLike[str] | None, dest: str | os.PathL
     from gantk.registry import get_registry
 
     started = time.perf_counter()
+    if getattr(multiprocessing.current_process(), "_inheriting", False):
+        raise GantkError("gantk's ingest ran while a worker process was starting: put the "
+                         "calling script's top-level code under `if __name__ == '__main__':`")
     spec = get_registry().dataset(source)
     options = dict(options or {})
     src = _resolve_src(spec, source, src)
@@ -178,7 +183,7 @@ def ingest(source: str, src: str | os.PathLike[str] | None, dest: str | os.PathL
                                  "classes": spec.classes(src, options) if spec.classes
                                  else None}) as writer:
         chunks = _chunks(islice(spec.open(src, options), limit), writer, spec.crops is not None)
-        uncommitted = 0
+        uncommitted, committed_at = 0, time.monotonic()
         for outcomes in ordered_map(functools.partial(_process, job=job), chunks,
                                     summary.workers):
             for key, label, regions, reason in outcomes:
@@ -191,9 +196,11 @@ def ingest(source: str, src: str | os.PathLike[str] | None, dest: str | os.PathL
                     uncommitted += _add(writer, regions, label, summary)
                 if progress:
                     progress(summary.inputs, total)
-            if uncommitted >= COMMIT_EVERY:  # whole inputs only: regions commit together
+            # Whole inputs only, so that all regions of one input commit together.
+            if uncommitted >= COMMIT_EVERY or (
+                    uncommitted and time.monotonic() - committed_at >= COMMIT_SECONDS):
                 writer.flush()
-                uncommitted = 0
+                uncommitted, committed_at = 0, time.monotonic()
         summary.count = writer.count
     summary.seconds = round(time.perf_counter() - started, 3)
     write_text_atomic(dest / REPORT_NAME, json.dumps(asdict(summary), indent=1,

@@ -85,6 +85,6 @@ def _result(future: Future[Any]) -> Any:
     try:
         return future.result()
     except BrokenProcessPool:
-        raise GantkError("a worker process died (out of memory, or a decoder crashed on an "
-                         "input); run again to resume, with --workers 1 to find the "
-                         "input") from None
+        raise GantkError("a worker process died (out of memory, a decoder crashed on an "
+                         "input, or a calling script lacks `if __name__ == '__main__':`); "
+                         "run again to resume, with --workers 1 to find the input") from None
