@@ -28,10 +28,15 @@ def ingest(
     from gantk.ingest import ingest as run_ingest
     from gantk.progress import progress_bar
 
-    with progress_bar(f"ingest {source}") as update:
-        summary = run_ingest(source, src, dest, resolution=resolution, limit=limit,
-                             overwrite=overwrite, options=parse_options(option),
-                             progress=update, workers=workers)
+    try:
+        with progress_bar(f"ingest {source}") as update:
+            summary = run_ingest(source, src, dest, resolution=resolution, limit=limit,
+                                 overwrite=overwrite, options=parse_options(option),
+                                 progress=update, workers=workers)
+    except KeyboardInterrupt:
+        typer.echo("interrupted; what was ingested is kept: run the same command again to "
+                   "resume", err=True)
+        raise typer.Exit(130) from None
     if summary.skipped:
         typer.echo(f"skipped inputs and their reasons: {dest / REPORT_NAME}", err=True)
     typer.echo(summary.line())

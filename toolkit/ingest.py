@@ -11,6 +11,7 @@ exactly the images of one clean run. Bad inputs are skipped with a reason and li
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 import multiprocessing
 import os
@@ -20,6 +21,8 @@ from dataclasses import asdict, dataclass, field
 from itertools import islice
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from gantk.atomic import write_text_atomic
 from gantk.errors import GantkError
@@ -32,6 +35,8 @@ REPORT_NAME = "ingest-report.json"
 CHUNK = 32  # records per worker task: large enough to amortize the inter-process hop
 COMMIT_EVERY = 512  # records per LMDB transaction at most …
 COMMIT_SECONDS = 2.0  # … and at least this often, so a kill loses little slow work
+SMALL = 256  # inputs that decode faster in this process than worker start-up takes
+SMALL_ARRAY = 64 * 64 * 3  # arrays (CIFAR, SVHN, MNIST) this small stay in this process
 
 
 @dataclass
@@ -134,11 +139,14 @@ def _check_same_input(dest: Path, src: Path, options: dict[str, Any], overwrite:
                              "or choose another DEST")
 
 
-def _workers(workers: int | None, total: int | None) -> int:
+def _workers(workers: int | None, total: int | None, first: Record | Skipped | None) -> int:
     if workers is None:
         workers = usable_cpus()
-        if total is not None and total <= 2 * CHUNK:
-            workers = 1  # starting processes costs more than a handful of images
+        if total is not None and total <= SMALL:
+            workers = 1  # starting processes costs more than decoding a few images
+        image = getattr(first, "image", None)
+        if isinstance(image, np.ndarray) and image.size <= SMALL_ARRAY:
+            workers = 1  # decoded already: padding a 28x28 costs less than the hop
     if workers < 0:
         raise GantkError(f"--workers must be 0 or more, got {workers}")
     return max(1, workers)
@@ -174,7 +182,11 @@ def ingest(source: str, src: str | os.PathLike[str] | None, dest: str | os.PathL
     total = spec.length(src, options) if spec.length else None
     if limit is not None:
         total = limit if total is None else min(total, limit)
-    summary = IngestSummary(dest=str(dest), workers=_workers(workers, total))
+    records = iter(islice(spec.open(src, options), limit))
+    first = next(records, None)
+    if first is not None:
+        records = itertools.chain([first], records)
+    summary = IngestSummary(dest=str(dest), workers=_workers(workers, total, first))
     job = _Job(resolution, spec.channels, spec.transform, spec.crops, options)
     with ImageStoreWriter(dest, resolution, spec.channels, encoding=encoding, source=source,
                           overwrite=overwrite, batch_size=1 << 62,
@@ -182,30 +194,36 @@ def ingest(source: str, src: str | os.PathLike[str] | None, dest: str | os.PathL
                                  "transform": spec.transform,
                                  "classes": spec.classes(src, options) if spec.classes
                                  else None}) as writer:
-        chunks = _chunks(islice(spec.open(src, options), limit), writer, spec.crops is not None)
-        uncommitted, committed_at = 0, time.monotonic()
-        for outcomes in ordered_map(functools.partial(_process, job=job), chunks,
-                                    summary.workers):
-            for key, label, regions, reason in outcomes:
-                summary.inputs += 1
-                if reason is not None:
-                    summary.skipped.append({"key": key, "reason": reason})
-                elif regions is None:
-                    summary.already_present += 1
-                else:
-                    uncommitted += _add(writer, regions, label, summary)
-                if progress:
-                    progress(summary.inputs, total)
-            # Whole inputs only, so that all regions of one input commit together.
-            if uncommitted >= COMMIT_EVERY or (
-                    uncommitted and time.monotonic() - committed_at >= COMMIT_SECONDS):
-                writer.flush()
-                uncommitted, committed_at = 0, time.monotonic()
+        chunks = _chunks(records, writer, spec.crops is not None)
+        outcomes = ordered_map(functools.partial(_process, job=job), chunks, summary.workers,
+                               preload=("gantk.ingest",))
+        _write(outcomes, writer, summary, lambda done: progress and progress(done, total))
         summary.count = writer.count
     summary.seconds = round(time.perf_counter() - started, 3)
     write_text_atomic(dest / REPORT_NAME, json.dumps(asdict(summary), indent=1,
                                                      ensure_ascii=False))
     return summary
+
+
+def _write(results: Iterable[list[_Outcome]], writer: ImageStoreWriter,
+           summary: IngestSummary, progress: Callable[[int], Any]) -> None:
+    """Store outcomes in input order; commit whole inputs only (their regions together),
+    every COMMIT_EVERY images or COMMIT_SECONDS."""
+    uncommitted, committed_at = 0, time.monotonic()
+    for outcomes in results:
+        for key, label, regions, reason in outcomes:
+            summary.inputs += 1
+            if reason is not None:
+                summary.skipped.append({"key": key, "reason": reason})
+            elif regions is None:
+                summary.already_present += 1
+            else:
+                uncommitted += _add(writer, regions, label, summary)
+            progress(summary.inputs)
+        if uncommitted >= COMMIT_EVERY or (
+                uncommitted and time.monotonic() - committed_at >= COMMIT_SECONDS):
+            writer.flush()
+            uncommitted, committed_at = 0, time.monotonic()
 
 
 def _add(writer: ImageStoreWriter, regions: list, label: int | None,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import threading
 import time
 from collections import deque
@@ -32,13 +33,18 @@ def usable_cpus() -> int:
         return os.cpu_count() or 1
 
 
-def _context() -> multiprocessing.context.BaseContext:
-    methods = multiprocessing.get_all_start_methods()
-    return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+def _context(preload: tuple[str, ...]) -> multiprocessing.context.BaseContext:
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(list(preload))  # imported once, inherited by every worker
+    return ctx
 
 
-def _watch_parent(parent_pid: int) -> None:
-    """Exit when the caller is gone (SIGKILL leaves no chance to stop us otherwise)."""
+def _init_worker(parent_pid: int) -> None:
+    """Leave Ctrl-C to the caller (it stops the pool cleanly), and exit when the caller is
+    gone (a SIGKILL leaves it no chance to stop us)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     first_ppid = os.getppid()
 
     def watch() -> None:
@@ -57,10 +63,11 @@ def _watch_parent(parent_pid: int) -> None:
 
 
 def ordered_map(fn: Callable[[T], R], items: Iterable[T], workers: int,
-                window: int | None = None) -> Iterator[R]:
+                window: int | None = None, preload: tuple[str, ...] = ()) -> Iterator[R]:
     """`map(fn, items)` over `workers` processes (in this process when `workers <= 1`).
 
-    `fn` must be picklable (a module-level function or a `functools.partial` of one).
+    `fn` must be picklable (a module-level function or a `functools.partial` of one);
+    `preload` names modules the fork server imports once (when it first starts).
     """
     if workers <= 1:
         for item in items:
@@ -68,8 +75,8 @@ def ordered_map(fn: Callable[[T], R], items: Iterable[T], workers: int,
         return
     window = window or 4 * workers
     pending: deque[Future[R]] = deque()
-    executor = ProcessPoolExecutor(max_workers=workers, mp_context=_context(),
-                                   initializer=_watch_parent, initargs=(os.getpid(),))
+    executor = ProcessPoolExecutor(max_workers=workers, mp_context=_context(preload),
+                                   initializer=_init_worker, initargs=(os.getpid(),))
     try:
         for item in items:
             pending.append(executor.submit(fn, item))
