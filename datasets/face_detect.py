@@ -9,12 +9,14 @@ cascade files under `cv2.data.haarcascades`; 5.x does not (hence the `<5` pin).
 from __future__ import annotations
 
 import functools
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from PIL import Image
 
 from gantk.errors import GantkError
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 CASCADE = "haarcascade_frontalface_default.xml"
 # Defaults; each is a source option (-o min_size=96 …). min_neighbors 5 finds 95 of
@@ -41,7 +43,7 @@ def _detector() -> Any:
     return detector
 
 
-def _settings(options: dict[str, Any]) -> dict[str, float]:
+def face_settings(options: dict[str, Any]) -> dict[str, float]:
     settings = {k: options.get(k, v) for k, v in DEFAULTS.items()}
     for key, value in settings.items():
         if not isinstance(value, (int, float)) or value < 0:
@@ -56,7 +58,7 @@ def face_boxes(img: Image.Image, options: dict[str, Any]) -> list[tuple[int, int
     order. Large photos are searched at `detect_side` pixels for speed."""
     import cv2
 
-    s = _settings(options)
+    s = face_settings(options)
     gray = np.asarray(img.convert("L"))
     scale = min(1.0, s["detect_side"] / max(gray.shape)) if s["detect_side"] else 1.0
     if scale < 1.0:
@@ -86,6 +88,6 @@ def crop_box(box: tuple[int, int, int, int], size: tuple[int, int],
 
 def detect_faces(img: Image.Image, options: dict[str, Any]) -> list[tuple[str, Image.Image]]:
     """The `crops` of the faces source: `[("face0", crop), ...]`."""
-    margin = _settings(options)["margin"]
+    margin = face_settings(options)["margin"]
     return [(f"face{i}", img.crop(crop_box(box, img.size, margin)))
             for i, box in enumerate(face_boxes(img, options))]

@@ -16,7 +16,7 @@ from typing import Any
 
 from gantk import hookimpl
 from gantk.datasets.celeba import celeba_classes, celeba_length, image_folder, open_celeba
-from gantk.datasets.face_detect import detect_faces
+from gantk.datasets.face_detect import detect_faces, face_settings
 from gantk.datasets.files import image_files, source_key
 from gantk.specs import DatasetSpec, Record, Skipped
 
@@ -25,6 +25,7 @@ def open_faces(path: Path, options: dict[str, Any]) -> Iterator[Record | Skipped
     if image_folder(path) is not None:
         yield from open_celeba(path, options)
         return
+    face_settings(options)  # a bad option fails here, before any store is written
     for rel in image_files(path):
         yield Record(source_key(rel), path / rel)
 

@@ -33,12 +33,16 @@ def source_key(relative: str) -> str:
 def image_files(root: Path) -> list[str]:
     """Relative POSIX paths of the image files below `root`, sorted by path components.
 
-    Hidden folders are not entered and symlinked folders not followed (no loops).
+    Hidden folders are not entered, nor LMDB folders (an ImageStore written inside SRC),
+    and symlinked folders are not followed (no loops).
     """
     if not root.is_dir():
         raise GantkError(f"{root} is not a folder; pass the folder that holds the images")
     found: list[str] = []
     for folder, dirs, files in os.walk(root):
+        if "data.mdb" in files:
+            dirs[:] = []
+            continue
         dirs[:] = [d for d in dirs if not is_hidden(d)]
         rel = os.path.relpath(folder, root)
         prefix = "" if rel == "." else rel.replace(os.sep, "/") + "/"

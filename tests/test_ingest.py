@@ -18,7 +18,7 @@ from PIL import Image
 
 from gantk.errors import GantkError
 from gantk.ingest import ingest
-from gantk.store import ImageStore, read_metadata
+from gantk.store import ImageStore, ImageStoreWriter, read_metadata
 from tests.real_files import bad_inputs, encode, photo, write
 
 GANTK = [sys.executable, "-m", "gantk"]
@@ -62,8 +62,11 @@ def test_messy_folder_is_ingested_and_reported(tmp_path):
     store = ImageStore(dest)
     assert store.meta["classes"] == ["Unicodé 日本", "bad", "sub"]
     assert store.labels().tolist() == [-1, 0, -1, 2, 2, 2]  # root files stay unlabeled
-    again = ingest("folder", src, dest, workers=1, options={"labels": True})
-    assert (again.ingested, again.already_present, len(again.skipped)) == (0, 6, 5)
+    # A store written inside SRC (with its preview image) is not read back as input.
+    inside = ingest("folder", src, src / "store", workers=1, options={"labels": True})
+    Image.fromarray(store.get(0)[0]).save(src / "store" / "preview.png")
+    again = ingest("folder", src, src / "store", workers=1, options={"labels": True})
+    assert inside.ingested == 6 and (again.ingested, again.already_present) == (0, 6)
 
 
 def test_same_store_whatever_the_workers(tmp_path):
@@ -103,6 +106,11 @@ def test_a_different_store_is_refused_unless_overwrite(tmp_path):
         ingest("folder", one, dest, resolution=32, workers=1)
     ingest("folder", two, dest, workers=1, overwrite=True)
     assert read_metadata(dest)["src"] == str(two.resolve()) and ImageStore(dest).count == 1
+    empty = tmp_path / "empty"  # what a start that failed at once leaves behind
+    ImageStoreWriter(empty, 32, 3, source="folder", extra={"src": "/elsewhere"}).abort()
+    with pytest.raises(GantkError, match="labels=true or labels=false"):
+        ingest("folder", one, empty, options={"labels": "maybe"})
+    assert ingest("folder", one, empty, workers=1).count == 1
 
 
 def _descendants(pid: int) -> set[int]:

@@ -127,16 +127,20 @@ def _resolve_src(spec: DatasetSpec, source: str, src: str | os.PathLike[str] | N
     return src
 
 
-def _check_same_input(dest: Path, src: Path, options: dict[str, Any], overwrite: bool) -> None:
-    """Appending resumes one ingest; a store made from other data is refused."""
+def _check_same_input(dest: Path, src: Path, options: dict[str, Any], overwrite: bool) -> bool:
+    """Appending resumes one ingest; a store made from other data is refused. Returns
+    whether to replace DEST (asked for, or an empty store a failed start left behind)."""
     if overwrite or not is_store(dest):
-        return
+        return overwrite
     meta = read_metadata(dest)
+    if meta.get("count") == 0:
+        return True
     for name, ours in (("src", str(src.resolve())), ("options", options)):
         if name in meta and meta[name] != ours:
             raise GantkError(f"{dest} already holds a store ingested with {name} "
                              f"{meta[name]!r} (not {ours!r}); pass --overwrite to replace it "
                              "or choose another DEST")
+    return False
 
 
 def _workers(workers: int | None, total: int | None, first: Record | Skipped | None) -> int:
@@ -178,7 +182,7 @@ def ingest(source: str, src: str | os.PathLike[str] | None, dest: str | os.PathL
     if limit is not None and limit < 0:
         raise GantkError(f"--limit must be 0 or more, got {limit}")
     dest = Path(dest)
-    _check_same_input(dest, src, options, overwrite)
+    overwrite = _check_same_input(dest, src, options, overwrite)
     total = spec.length(src, options) if spec.length else None
     if limit is not None:
         total = limit if total is None else min(total, limit)
