@@ -15,4 +15,11 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "gantk.plugins.baseline_presets",
     "gantk.datasets.idx",
     "gantk.datasets.digits",
+    "gantk.datasets.lsun",
+    "gantk.datasets.imagenet",
+    "gantk.datasets.faces",
+    "gantk.datasets.cifar10",
+    "gantk.datasets.svhn",
+    "gantk.datasets.folder",
+    "gantk.datasets.cli",
 )

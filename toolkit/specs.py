@@ -6,7 +6,7 @@ import what they need when called.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -101,11 +101,26 @@ class EvalSpec:
 
 @dataclass(frozen=True)
 class Record:
-    """One input of a dataset source: a stable source key, the image, an optional label."""
+    """One input of a dataset source: a stable source key, the image, an optional label.
+
+    `image` is encoded bytes, a file path (read by the ingest worker, so the reading runs
+    in parallel too), a decoded PIL image or a uint8 array. `key` names the original input
+    (an LSUN id, a path relative to SRC, an archive member) and must be unique per input.
+    """
 
     key: str
-    image: bytes | Image.Image | np.ndarray
+    image: bytes | Path | Image.Image | np.ndarray
     label: int | None = None
+    whole: bool = False  # store as is even if the source finds regions (pre-aligned faces)
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """An input a source found but could not read (a broken archive member, a file its
+    list names but the folder lacks); ingest lists it in the report with `reason`."""
+
+    key: str
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -116,16 +131,23 @@ class DatasetSpec:
     `default_resolution` and `channels` describe what ingest produces by default;
     `transform` is "center-crop" (crop the largest centered square, then resize) or
     "pad" (pad to a square, for small images such as Fashion-MNIST's 28x28).
+    `crops(rgb_image, options)` (optional, a module-level function: it runs in ingest's
+    worker processes) turns one decoded input into `[(suffix, region)]`, e.g. detected
+    faces; each region is stored under the source key `f"{key}#{suffix}"`.
+    `classes(path, options)` (optional) names the labels (index -> name) for the metadata.
+    `open` may also yield `Skipped(key, reason)` for inputs it cannot read.
     """
 
     name: str
-    open: Callable[[Path, dict[str, Any]], Iterable[Record] | Iterator[Record]]
+    open: Callable[[Path, dict[str, Any]], Iterable[Record | Skipped]]
     description: str = ""
     length: Callable[[Path, dict[str, Any]], int | None] | None = None
     default_resolution: int = 64
     channels: int = 3
     transform: Literal["center-crop", "pad"] = "center-crop"
     default_path: Callable[[], Path | None] | None = None
+    crops: Callable[[Image.Image, dict[str, Any]], list[tuple[str, Image.Image]]] | None = None
+    classes: Callable[[Path, dict[str, Any]], list[str] | None] | None = None
 
 
 @dataclass(frozen=True)

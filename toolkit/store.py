@@ -285,6 +285,13 @@ class ImageStoreWriter:
         with self.env.begin(db=self.dbs[b"by_source"]) as txn:
             return txn.get(source_key.encode("utf-8")) is not None
 
+    def has_source_prefix(self, prefix: str) -> bool:
+        """Whether a committed source key starts with `prefix` (e.g. one input's regions)."""
+        raw = prefix.encode("utf-8")
+        with self.env.begin(db=self.dbs[b"by_source"]) as txn:
+            cursor = txn.cursor()
+            return cursor.set_range(raw) and bytes(cursor.key()).startswith(raw)
+
     def add(self, pixels: np.ndarray, label: int | None = None,
             source_key: str | None = None) -> int:
         """Queue one image (HWC uint8 at the store's size); returns its index."""

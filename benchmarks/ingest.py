@@ -1,0 +1,163 @@
+"""Ingest throughput against a plain single-process PIL decode+resize loop, one run.
+
+Writes an LSUN-format LMDB (hex-id keys, WebP values of real photos at LSUN's size,
+256 pixels on the short side), then alternates the two measurements round by round so
+that both see the same machine load, and prints both rates and their ratio:
+
+    .venv/bin/python benchmarks/ingest.py [--images 2000] [--rounds 3] [--workers N]
+
+The loop is what one would write by hand: decode, RGB, center crop, resize to 64. The
+ingest figure includes everything `gantk ingest lsun` does: starting its worker
+processes, EXIF/mode handling, and writing the ImageStore.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import shutil
+import statistics
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import lmdb
+import numpy as np
+from PIL import Image
+
+RESOLUTION = 64
+
+
+def _photos() -> list[Image.Image]:
+    from skimage import data
+
+    names = ("astronaut", "coffee", "chelsea", "rocket", "hubble_deep_field",
+             "immunohistochemistry")
+    return [Image.fromarray(getattr(data, n)()).convert("RGB") for n in names]
+
+
+def write_lsun(path: Path, count: int, seed: int = 0) -> None:
+    """`count` distinct 341x256 WebP crops of real photos, keyed by 40-hex-digit ids."""
+    rng = np.random.default_rng(seed)
+    photos = _photos()
+    with lmdb.open(str(path), map_size=1 << 32) as env, env.begin(write=True) as txn:
+        for i in range(count):
+            img = photos[i % len(photos)]
+            w, h = img.size
+            cw, ch = int(rng.integers(w // 2, w)), int(rng.integers(h // 2, h))
+            x, y = int(rng.integers(0, w - cw + 1)), int(rng.integers(0, h - ch + 1))
+            crop = img.crop((x, y, x + cw, y + ch)).resize((341, 256), Image.Resampling.BICUBIC)
+            buf = io.BytesIO()
+            crop.save(buf, format="WEBP", quality=75)
+            txn.put(f"{rng.integers(0, 2**63):040x}".encode(), buf.getvalue())
+
+
+def plain_loop(path: Path) -> int:
+    """The reference: one process, PIL decode + center crop + resize, nothing else."""
+    done = 0
+    with lmdb.open(str(path), readonly=True, lock=False) as env, env.begin() as txn:
+        for _, value in txn.cursor():
+            img = Image.open(io.BytesIO(value)).convert("RGB")
+            w, h = img.size
+            side = min(w, h)
+            left, top = (w - side) // 2, (h - side) // 2
+            img = img.crop((left, top, left + side, top + side))
+            np.asarray(img.resize((RESOLUTION, RESOLUTION), Image.Resampling.BICUBIC))
+            done += 1
+    return done
+
+
+def gantk_ingest(src: Path, dest: Path, workers: int | None) -> int:
+    from gantk.ingest import ingest
+
+    shutil.rmtree(dest, ignore_errors=True)
+    return ingest("lsun", src, dest, resolution=RESOLUTION, workers=workers).ingested
+
+
+def _descendant_cpu(root: int, seen: dict[int, float]) -> None:
+    """Record the CPU seconds so far of every process below `root` (Linux /proc)."""
+    children: dict[int, list[tuple[int, float]]] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except (OSError, IndexError):
+                continue
+            cpu = (int(fields[11]) + int(fields[12])) / tick
+            children.setdefault(int(fields[1]), []).append((int(entry.name), cpu))
+    todo = [root]
+    while todo:
+        for pid, cpu in children.get(todo.pop(), []):
+            seen[pid] = cpu
+            todo.append(pid)
+
+
+def _timed(fn, *args) -> tuple[float, float]:
+    """(images per wall second, CPU seconds per image of this process and its workers)."""
+    seen: dict[int, float] = {}
+    stop = threading.Event()
+
+    def poll() -> None:
+        while not stop.wait(0.05):
+            _descendant_cpu(os.getpid(), seen)
+
+    watcher = threading.Thread(target=poll, daemon=True)
+    if Path("/proc").is_dir():
+        watcher.start()
+    started, cpu_started = time.perf_counter(), time.process_time()
+    count = fn(*args)
+    wall, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+    stop.set()
+    if watcher.is_alive():
+        watcher.join()
+    return count / wall, (cpu + sum(seen.values())) / count
+
+
+def main() -> None:
+    from gantk.parallel import usable_cpus
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--images", type=int, default=2000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--workers", type=int, default=None, help="default: usable CPUs")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="gantk-bench-") as tmp:
+        os.environ.setdefault("GANTK_HOME", str(Path(tmp) / "home"))
+        src, dest = Path(tmp) / "bedroom_train_lmdb", Path(tmp) / "store"
+        write_lsun(src, args.images)
+        print(f"{args.images} WebP images (341x256) -> {RESOLUTION}x{RESOLUTION}; "
+              f"{usable_cpus()} usable CPUs; load average before: {os.getloadavg()}")
+        loop_rates, ingest_rates, loop_cpu, ingest_cpu = [], [], [], []
+        for round_ in range(1, args.rounds + 1):
+            rate, cpu = _timed(plain_loop, src)
+            loop_rates.append(rate)
+            loop_cpu.append(cpu)
+            rate, cpu = _timed(gantk_ingest, src, dest, args.workers)
+            ingest_rates.append(rate)
+            ingest_cpu.append(cpu)
+            print(f"round {round_}: plain loop {loop_rates[-1]:7.1f} images/s   "
+                  f"gantk ingest {ingest_rates[-1]:7.1f} images/s   "
+                  f"ratio {ingest_rates[-1] / loop_rates[-1]:.2f}x   CPU ms/image: loop "
+                  f"{1e3 * loop_cpu[-1]:.2f}, ingest (all processes) {1e3 * ingest_cpu[-1]:.2f}")
+        loop, ingest = statistics.median(loop_rates), statistics.median(ingest_rates)
+        print(f"median: plain loop {loop:.1f} images/s, gantk ingest {ingest:.1f} images/s, "
+              f"ratio {ingest / loop:.2f}x (per-round ratios "
+              f"{', '.join(f'{i / p:.2f}' for p, i in zip(loop_rates, ingest_rates))}); "
+              f"load average after: {os.getloadavg()}")
+        print("note: with other sessions saturating the CPUs and the kernel's autogroup "
+              f"scheduling (sched_autogroup_enabled={_autogroup()}), one session gets one "
+              "share however many processes it runs; the CPU ms/image show the work done")
+
+
+def _autogroup() -> str:
+    try:
+        return Path("/proc/sys/kernel/sched_autogroup_enabled").read_text().strip()
+    except OSError:
+        return "unknown"
+
+
+if __name__ == "__main__":
+    main()
