@@ -8,4 +8,5 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "gantk.plugins.presets",
     "gantk.datasets.idx",
     "gantk.datasets.digits",
+    "gantk.datasets.dedup.dedup_cli",
 )
