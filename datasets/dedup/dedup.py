@@ -34,6 +34,8 @@ def find_groups(store: ImageStore, codes: np.ndarray, radius: int = DEFAULT_RADI
     """Duplicate groups (ascending image indices, 2+ each; the first is kept)."""
     if not 0 <= radius <= MAX_RADIUS:
         raise GantkError(f"radius must be 0 to {MAX_RADIUS} bits, got {radius}")
+    if thumb not in (1, 2, 4, 8, 16, 32):
+        raise GantkError(f"thumb must divide 32 (2, 4, 8, 16 or 32), got {thumb}")
     if verify not in VERIFY:
         raise GantkError(f"unknown verify {verify!r}; use one of {', '.join(VERIFY)}")
     groups = candidate_groups(np.asarray(codes), radius)

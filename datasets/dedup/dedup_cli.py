@@ -24,6 +24,7 @@ def dedup(
                                help="check each removal against the kept image: pixels|none"),
     threshold: float = typer.Option(0.9, "--threshold",
                                     help="min thumbnail correlation for --verify pixels"),
+    thumb: int = typer.Option(8, "--thumb", help="thumbnail side for --verify pixels (8/16/32)"),
     model: Path | None = typer.Option(None, "--model",
                                       help="reuse a trained hash model (skip training)"),
     sample: int = typer.Option(50_000, "--sample", help="images to train the hash model on"),
@@ -42,7 +43,7 @@ def dedup(
 
     summary = dedup_store(store, dest, work_dir=work_dir, report=report, model=model,
                           bars=progress_bar, radius=radius, verify=verify,
-                          threshold=threshold, sample=sample, epochs=epochs,
+                          threshold=threshold, thumb=thumb, sample=sample, epochs=epochs,
                           min_steps=min_steps, seed=seed, device=device, overwrite=overwrite)
     typer.echo(summary.line())
 

@@ -44,11 +44,12 @@ def write_contact_sheet(path: Path, store: ImageStore, groups: list[np.ndarray],
     chosen = sample_groups(groups, count)
     if not chosen:
         return None
+    width = min(SHEET_WIDTH, max(len(g) for g in chosen))
     rows = []
     for group in chosen:
-        images, _ = store.get_many(group[:SHEET_WIDTH])
-        row = np.full((SHEET_WIDTH, *images.shape[1:]), 255, np.uint8)
+        images, _ = store.get_many(group[:width])
+        row = np.full((width, *images.shape[1:]), 255, np.uint8)
         row[:len(images)] = images
         rows.append(row)
     scale = max(1, 64 // store.resolution)
-    return save_grid(np.concatenate(rows), path, nrow=SHEET_WIDTH, scale=scale)
+    return save_grid(np.concatenate(rows), path, nrow=width, scale=scale)
