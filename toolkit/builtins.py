@@ -22,4 +22,5 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "gantk.datasets.svhn",
     "gantk.datasets.folder",
     "gantk.datasets.cli",
+    "gantk.datasets.dedup.dedup_cli",
 )

@@ -1,0 +1,53 @@
+"""`gantk dedup STORE DEST`: the paper's autoencoder-hash de-duplication of any store.
+
+A datasets-wing plugin (listed in gantk.builtins): it adds the command through the same
+`register_commands` hook a third-party package would use. Nothing heavy is imported until
+the command runs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from gantk import hookimpl
+
+
+def dedup(
+    store: Path = typer.Argument(..., help="ImageStore to de-duplicate"),
+    dest: Path = typer.Argument(..., help="ImageStore to write (the kept images)"),
+    report: Path | None = typer.Option(None, "--report",
+                                       help="JSON report path [default: DEST/dedup-report.json]"),
+    radius: int = typer.Option(2, "--radius", help="Hamming radius probed (0, 1 or 2 bits)"),
+    verify: str = typer.Option("pixels", "--verify",
+                               help="check each removal against the kept image: pixels|none"),
+    threshold: float = typer.Option(0.9, "--threshold",
+                                    help="min thumbnail correlation for --verify pixels"),
+    thumb: int = typer.Option(8, "--thumb", help="thumbnail side for --verify pixels (8/16/32)"),
+    model: Path | None = typer.Option(None, "--model",
+                                      help="reuse a trained hash model (skip training)"),
+    sample: int = typer.Option(50_000, "--sample", help="images to train the hash model on"),
+    epochs: int = typer.Option(20, "--epochs", help="passes over the training sample"),
+    min_steps: int = typer.Option(2000, "--min-steps",
+                                  help="train at least this many updates (small stores)"),
+    seed: int = typer.Option(0, "--seed"),
+    device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:1, …"),
+    work_dir: Path | None = typer.Option(None, "--work-dir",
+                                         help="keep the hash model and codes here"),
+    overwrite: bool = typer.Option(False, "--overwrite", help="replace an existing DEST"),
+) -> None:
+    """Remove near-duplicates from STORE into DEST (first image of each group kept)."""
+    from gantk.datasets.dedup import dedup_store
+    from gantk.progress import progress_bar
+
+    summary = dedup_store(store, dest, work_dir=work_dir, report=report, model=model,
+                          bars=progress_bar, radius=radius, verify=verify,
+                          threshold=threshold, thumb=thumb, sample=sample, epochs=epochs,
+                          min_steps=min_steps, seed=seed, device=device, overwrite=overwrite)
+    typer.echo(summary.line())
+
+
+@hookimpl
+def register_commands(app: typer.Typer) -> None:
+    app.command("dedup")(dedup)

@@ -1,0 +1,110 @@
+"""Fitting the hash model on a sample of a store's 32x32 center crops."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from gantk.datasets.dedup.crops import NORMALIZATIONS, normalize
+from gantk.datasets.dedup.sample import iter_crops, sample_indices
+from gantk.errors import GantkError
+from gantk.store import ImageStore
+
+Progress = Callable[[int, int | None], None]
+
+
+def train_hash_model(store: Path, out_dir: Path, *, sample: int | None = 50_000,
+                     epochs: int = 20, seed: int = 0, device: str = "auto",
+                     progress: Progress | None = None, batch_size: int = 128,
+                     lr: float = 1e-3, noise: float = 0.2, dropout: float = 0.2,
+                     min_steps: int = 2000, normalization: str = "image",
+                     corruption: str = "nearcopy", stability: float = 5.0,
+                     margin: float = 1.0, crop: float = 1.0) -> Path:
+    """Train the 3072-128-3072 autoencoder on `sample` images of `store`; save to `out_dir`.
+
+    Runs `epochs` passes over the sample, and at least `min_steps` updates so that a
+    small store still gets a usable model. `stability` weighs a bit-stability term (our
+    addition; 0 gives the paper's plain denoising objective): corrupted inputs should land
+    on the same side of 0, by `margin`, as the clean ones. Returns `out_dir`.
+    """
+    import torch
+
+    from gantk.datasets.dedup.autoencoder import CODE_BITS, HashAutoencoder, save_hash_model
+    from gantk.datasets.dedup.corruption import CORRUPTIONS, corrupt_pair
+    from gantk.device import resolve_device
+
+    if normalization not in NORMALIZATIONS:
+        raise GantkError(f"unknown normalization {normalization!r}; use one of "
+                         f"{', '.join(NORMALIZATIONS)}")
+    if corruption not in CORRUPTIONS:
+        raise GantkError(f"unknown corruption {corruption!r}; use one of "
+                         f"{', '.join(CORRUPTIONS)}")
+    if not 0 < crop <= 1:
+        raise GantkError(f"crop must be in (0, 1], got {crop}")
+    reader = ImageStore(store)
+    if reader.count == 0:
+        raise GantkError(f"{store} holds no images; nothing to train a hash model on")
+    started = time.perf_counter()
+    indices = sample_indices(reader.count, sample, seed)
+    crops = np.concatenate([c for _, c in iter_crops(reader, indices, crop=crop)])
+    dev = resolve_device(device)
+    torch.manual_seed(seed)
+    generator = torch.Generator().manual_seed(seed + 2)
+    rng = np.random.default_rng(seed + 1)
+    net = HashAutoencoder(noise=noise, dropout=dropout).to(dev)
+    optimizer = torch.optim.Adam(net.parameters(), lr=lr)
+    per_epoch = math.ceil(len(crops) / batch_size)
+    steps = max(epochs * per_epoch, min_steps)
+    order = np.empty(0, np.int64)
+    losses: list[float] = []
+    net.train()
+    for step in range(steps):
+        if len(order) < batch_size:
+            order = np.concatenate([order, rng.permutation(len(crops))])
+        batch, order = order[:batch_size], order[batch_size:]
+        x, target = corrupt_pair(torch.from_numpy(crops[batch]).to(dev), corruption,
+                                 normalization, generator)
+        loss = torch.nn.functional.mse_loss(net(x), target)
+        if stability > 0:
+            loss = loss + stability * net.stability_loss(x, target, margin)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        losses.append(float(loss.detach()))
+        if progress and (step % 50 == 0 or step == steps - 1):
+            progress(step + 1, steps)
+    net.eval()
+    rates = _bit_rates(net, crops, normalization, dev)
+    config = {
+        "inputs": net.encoder.in_features, "code_bits": CODE_BITS, "input_size": 32,
+        "normalization": normalization, "corruption": corruption, "stability": stability,
+        "margin": margin, "crop": crop, "noise": noise, "dropout": dropout,
+        "trained_on": str(Path(store).resolve()),
+        "store_fingerprint": reader.meta.get("fingerprint"),
+        "sample": int(len(crops)), "epochs": epochs, "steps": steps, "batch_size": batch_size,
+        "lr": lr, "seed": seed, "device": str(dev),
+        "final_loss": float(np.mean(losses[-per_epoch:])),
+        "bit_rates": [round(float(r), 4) for r in rates],
+        "bits_used": int(((rates > 0.005) & (rates < 0.995)).sum()),
+        "code_entropy_bits": float(_entropy(rates).sum()),
+        "seconds": round(time.perf_counter() - started, 2),
+    }
+    return save_hash_model(net.cpu(), Path(out_dir), config)
+
+
+def _bit_rates(net, crops: np.ndarray, normalization: str, dev) -> np.ndarray:
+    """How often each code bit fires on the training sample (0 or 1: a wasted bit)."""
+    ones = np.zeros(128, np.int64)
+    for start in range(0, len(crops), 1024):
+        packed = net.bits(normalize(crops[start:start + 1024], normalization), dev)
+        ones += np.unpackbits(packed, axis=1).sum(axis=0, dtype=np.int64)
+    return ones / max(len(crops), 1)
+
+
+def _entropy(p: np.ndarray) -> np.ndarray:
+    p = np.clip(p, 1e-12, 1 - 1e-12)
+    return -(p * np.log2(p) + (1 - p) * np.log2(1 - p))
