@@ -21,6 +21,11 @@ def ingest(
                                        "(default: all usable CPUs; 1: no extra processes)"),
     overwrite: bool = typer.Option(False, "--overwrite", help="replace a different store"),
     option: list[str] = typer.Option([], "--option", "-o", help="source option key=value"),
+    dedup: bool = typer.Option(False, "--dedup", help="then remove near-duplicates with the "
+                               "paper's autoencoder hash: the raw store goes to DEST-raw, "
+                               "the de-duplicated one to DEST (see `gantk dedup`)"),
+    dedup_set: list[str] = typer.Option([], "--dedup-set", help="de-dup option key=value, "
+                                        "e.g. radius=1, epochs=5 (see `gantk dedup --help`)"),
 ) -> None:
     """Ingest SRC with SOURCE into DEST; resumable, skips and reports bad inputs."""
     from gantk.config import parse_options
@@ -28,9 +33,10 @@ def ingest(
     from gantk.ingest import ingest as run_ingest
     from gantk.progress import progress_bar
 
+    raw = dest.with_name(f"{dest.name}-raw") if dedup else dest
     try:
         with progress_bar(f"ingest {source}") as update:
-            summary = run_ingest(source, src, dest, resolution=resolution, limit=limit,
+            summary = run_ingest(source, src, raw, resolution=resolution, limit=limit,
                                  overwrite=overwrite, options=parse_options(option),
                                  progress=update, workers=workers)
     except KeyboardInterrupt:
@@ -38,7 +44,14 @@ def ingest(
                    "resume", err=True)
         raise typer.Exit(130) from None
     if summary.skipped:
-        typer.echo(f"skipped inputs and their reasons: {dest / REPORT_NAME}", err=True)
+        typer.echo(f"skipped inputs and their reasons: {raw / REPORT_NAME}", err=True)
+    if dedup:
+        from gantk.datasets.dedup import dedup_store
+
+        result = dedup_store(raw, dest, bars=progress_bar, overwrite=overwrite,
+                             **parse_options(dedup_set))
+        summary.duplicates, summary.count, summary.dest = result.removed, result.kept, str(dest)
+        typer.echo(f"de-duplication report: {result.report}", err=True)
     typer.echo(summary.line())
 
 

@@ -183,3 +183,24 @@ def test_cli_dedup(photo_store, tmp_path):
     again = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
     assert again.returncode == 2 and "--overwrite" in again.stderr
     assert len(again.stderr.strip().splitlines()) == 1
+
+
+def test_ingest_with_dedup(tmp_path):
+    """`gantk ingest folder SRC DEST --dedup`: raw store in DEST-raw, exact copies gone."""
+    src = tmp_path / "photos"
+    src.mkdir()
+    tiles = photo_tiles(20)
+    for i, tile in enumerate(tiles):
+        Image.fromarray(tile).save(src / f"{i:02d}.png")
+    for i in (2, 11):  # byte-identical copies under other names
+        (src / f"copy-{i:02d}.png").write_bytes((src / f"{i:02d}.png").read_bytes())
+    dest = tmp_path / "store"
+    cmd = [sys.executable, "-m", "gantk", "ingest", "folder", str(src), str(dest),
+           "--resolution", "32", "--workers", "1", "--dedup", "--dedup-set", "min_steps=30",
+           "--dedup-set", "epochs=1", "--dedup-set", "device=cpu"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert proc.returncode == 0, proc.stderr
+    assert "22 ingested" in proc.stdout and "2 duplicates" in proc.stdout
+    assert ImageStore(tmp_path / "store-raw").count == 22
+    assert ImageStore(dest).count == 20
