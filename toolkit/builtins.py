@@ -6,6 +6,12 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "gantk.plugins.architectures.dcgan_examples",
     "gantk.plugins.losses.nonsaturating",
     "gantk.plugins.presets",
+    "gantk.plugins.visualizations.samples",
+    "gantk.plugins.visualizations.latent_walk",
+    "gantk.plugins.visualizations.vector_arithmetic",
+    "gantk.plugins.visualizations.guided_backprop",
+    "gantk.plugins.visualizations.filter_ablation",
+    "gantk.plugins.visualizations.training_curves",
     "gantk.datasets.idx",
     "gantk.datasets.digits",
 )
