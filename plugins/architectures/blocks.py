@@ -37,12 +37,17 @@ class Generator(nn.Module):
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         return self.body(self.project(z))
 
+    def layers(self) -> list[nn.Module]:
+        """The modules whose outputs `hidden` returns, in order: hook one to edit its
+        feature maps (the paper's filter ablation)."""
+        return [self.project, *list(self.body)[:-1]]
+
     def hidden(self, z: torch.Tensor) -> list[torch.Tensor]:
         """Activations after the projection and after each hidden block (for ablations)."""
-        outs = [self.project(z)]
-        for layer in list(self.body)[:-1]:
+        outs = [z]
+        for layer in self.layers():
             outs.append(layer(outs[-1]))
-        return outs
+        return outs[1:]
 
 
 class Discriminator(nn.Module):
