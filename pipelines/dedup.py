@@ -36,6 +36,8 @@ DEDUP_STORE = "lsun_bedrooms_dedup"
 
 class HashModelConfig(Config):
     sample: int = Field(50_000, description="images used to train the autoencoder")
+    epochs: int = Field(20, description="passes over the sample")
+    min_steps: int = Field(2000, description="at least this many updates (small stores)")
     seed: int = 0
     device: str = Field("auto", description="cpu, cuda or auto")
 
@@ -57,10 +59,12 @@ def hash_model(context: AssetExecutionContext, config: HashModelConfig,
 
     store = upstream_path(context.instance, AssetKey(SOURCE))
     path = train_hash_model(store, workspace.dedup_dir(SOURCE), sample=config.sample,
+                            epochs=config.epochs, min_steps=config.min_steps,
                             seed=config.seed, device=config.device,
                             progress=log_progress(context.log.info, "hash model"))
     return MaterializeResult(metadata={"path": MetadataValue.path(str(path)),
-                                       "sample": config.sample, "seed": config.seed})
+                                       "sample": config.sample, "epochs": config.epochs,
+                                       "seed": config.seed})
 
 
 @asset(name=HASH_CODES, group_name=GROUP, deps=[HASH_MODEL], kinds={"numpy"}, pool="gpu",

@@ -20,7 +20,7 @@ from dagster import (
 
 from gantk.pipelines.checks import store_check
 from gantk.pipelines.dedup import DEDUP_ASSETS, DEDUP_STORE
-from gantk.pipelines.evaluate import GROUPS, eval_assets
+from gantk.pipelines.evaluate import GROUPS, eval_assets, eval_specs
 from gantk.pipelines.ingest import ingest_assets
 from gantk.pipelines.resources import Workspace
 from gantk.pipelines.train import KEY as MODEL_KEY
@@ -57,9 +57,12 @@ def build_graph(registry: Registry | None = None) -> Graph:
     model = train_asset(partitions, stores)
     evals = eval_assets(registry, partitions, stores)
     demo = define_asset_job(
-        "demo", selection=[AssetKey("fashion_mnist"), MODEL_KEY, *(e.key for e in evals)],
+        "demo", selection=[AssetKey("fashion_mnist"), MODEL_KEY,
+                           *(e.key for e, spec in zip(evals, eval_specs(registry))
+                             if not spec.required_options)],
         config=DEMO_JOB_CONFIG,
-        description="ingest Fashion-MNIST, train briefly, run every evaluation and figure; "
+        description="ingest Fashion-MNIST, train briefly, run every evaluation and figure "
+                    "that needs no options (e.g. filter-ablation needs boxes); "
                     "pick the partition <architecture>|fashion-mnist")
     return Graph([*ingest, *DEDUP_ASSETS, model, *evals],
                  [store_check(key) for key in stores], [demo])

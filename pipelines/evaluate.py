@@ -91,7 +91,11 @@ def eval_asset(spec: EvalSpec, partitions: MultiPartitionsDefinition,
     return _evaluate
 
 
+def eval_specs(registry: Registry) -> list[EvalSpec]:
+    """The registered evaluations and visualizations that get an asset, in order."""
+    return [spec for spec in registry.evals() if spec.kind in GROUPS]
+
+
 def eval_assets(registry: Registry, partitions: MultiPartitionsDefinition,
                 data_deps: list[AssetKey]) -> list[AssetsDefinition]:
-    return [eval_asset(spec, partitions, data_deps) for spec in registry.evals()
-            if spec.kind in GROUPS]
+    return [eval_asset(spec, partitions, data_deps) for spec in eval_specs(registry)]

@@ -43,3 +43,8 @@ def test_missing_run_is_a_clear_error(registered, tmp_path):
         run_eval("mean-pixel", None)
     with pytest.raises(ConfigError, match="not a gantk run"):
         run_eval("mean-pixel", tmp_path)
+
+
+def test_required_options_are_checked_before_running(tiny_config, tmp_path):
+    with pytest.raises(ConfigError, match="needs --boxes VALUE"):
+        run_eval("filter-ablation", tmp_path / "no-run-needed", kind="visualization")

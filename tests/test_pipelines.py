@@ -71,7 +71,7 @@ def test_plugin_package_adds_partition_and_assets(plugin_installed):
     assert MultiPartitionKey({"dataset": "testplugin-stripes", "architecture": "dcgan"}) in keys
     assert "testplugin_stripes" in _keys(graph.assets, "ingest")
     assert {"eval_pixel_stats", "eval_pixel_stats_strict"} <= _keys(graph.assets, "evaluate")
-    assert _keys(graph.assets, "visualize") == {"viz_sample_sheet"}
+    assert "viz_sample_sheet" in _keys(graph.assets, "visualize")
 
 
 def test_missing_source_path_names_the_variable(tmp_path, monkeypatch):

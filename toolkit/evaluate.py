@@ -44,6 +44,11 @@ def run_eval(name: str, run_dir: str | os.PathLike[str] | None,
     if kind is not None and spec.kind != kind:
         same = ", ".join(s.name for s in registry.evals(kind)) or "none"
         raise ConfigError(f"{name!r} is a {spec.kind}, not a {kind}; {kind}s: {same}")
+    missing = [o for o in spec.required_options if o not in (options or {})]
+    if missing:
+        wanted = " ".join(f"--{o} VALUE" for o in missing)
+        raise ConfigError(f"{spec.kind} {name!r} needs {wanted} (as a plugin option, "
+                          f"e.g. -o {missing[0]}=VALUE)")
     run_path = Path(run_dir) if run_dir is not None else None
     data_path = Path(data) if data is not None else None
     _check_needs(spec, run_path, data_path)

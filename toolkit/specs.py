@@ -86,7 +86,8 @@ class EvalSpec:
 
     `needs` names what it requires: "model" (a trained run) and/or "data" (a labeled or
     real-image store). `baseline` (optional) is the value of `baseline_metric` it must
-    reach, checked by the pipeline's asset checks.
+    reach, checked by the pipeline's asset checks. `required_options` names options the
+    plugin cannot run without (checked before it runs; the Dagster demo job skips it).
     """
 
     name: str
@@ -97,6 +98,7 @@ class EvalSpec:
     baseline_metric: str | None = None
     baseline: float | None = None
     higher_is_better: bool = True
+    required_options: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -132,9 +132,6 @@ def filter_ablation(ctx: EvalContext) -> EvalResult:
     )
 
     check_options(ctx, "filter-ablation", OPTIONS)
-    if "boxes" not in ctx.options:
-        raise ConfigError("filter-ablation needs --boxes FILE: boxes around an object on "
-                          "numbered samples (see `gantk viz samples --run RUN`)")
     run = ctx.load()
     res = run.config.resolution
     seed, boxes = read_boxes(ctx.options["boxes"], res)
@@ -198,6 +195,7 @@ def filter_ablation(ctx: EvalContext) -> EvalResult:
 def register_evals(register):
     register(EvalSpec(
         name="filter-ablation", run=filter_ablation, kind="visualization",
+        required_options=("boxes",),
         description="paper Fig. 6: drop the generator filters that predict a boxed object "
                     "(logistic regression on the second-highest conv layer)",
     ))
