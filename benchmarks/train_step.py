@@ -121,11 +121,26 @@ def make_store(path: Path, resolution: int, nc: int, count: int) -> Path:
     return path
 
 
+ADAM_KERNELS = {"plain": {"foreach": False}, "foreach": {"foreach": True},
+                "fused": {"fused": True}}
+
+
 class GantkStep:
+    """`Trainer.train_step` on one fixed uint8 batch. `adam=plain|foreach|fused` in the
+    overrides swaps the optimizers' kernel (a benchmark-only lever)."""
+
     def __init__(self, store: Path, run_dir: Path, arch: str, batch: int, overrides: dict):
+        overrides = dict(overrides)
+        adam = overrides.pop("adam", None)
         config = make_config({"architecture": arch, "data": str(store), "batch_size": batch,
                               "steps": 10**9, "device": "cpu", "seed": 0}, overrides)
-        self.trainer = Trainer(config, run_dir, log=lambda m: None)
+        self.trainer = t = Trainer(config, run_dir, log=lambda m: None)
+        if adam:
+            for name, module in (("opt_g", t.generator), ("opt_d", t.discriminator)):
+                old = getattr(t, name)
+                setattr(t, name, torch.optim.Adam(module.parameters(), **{
+                    k: old.defaults[k] for k in ("lr", "betas", "weight_decay")},
+                    **ADAM_KERNELS[adam]))
         dataset = ImageStoreDataset(store)
         self.batch = dataset.__getitems__(list(range(batch)))[0]
 

@@ -103,3 +103,27 @@ def test_frozen_module_passes_input_gradients_only():
         d(x).sum().backward()
     assert x.grad is not None and d.weight.grad is None
     assert all(p.requires_grad for p in d.parameters())
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_cuda_step_has_no_host_sync(tiny_config, tmp_path):
+    """On a GPU the step runs autocast + fused Adam without a single host sync."""
+    from gantk.config import make_config
+    from gantk.data import ImageStoreDataset
+    from gantk.trainer import Trainer
+
+    trainer = Trainer(make_config(tiny_config, {"device": "cuda"}), tmp_path / "run",
+                      log=lambda m: None)
+    assert trainer.amp_dtype is not None and trainer.channels_last
+    batch = ImageStoreDataset(tiny_config["data"]).__getitems__(list(range(16)))[0]
+    batch = batch.pin_memory()
+    for _ in range(2):  # warm-up: cuDNN autotuning, allocator, lazy init
+        trainer.train_step([batch])
+    torch.cuda.synchronize()
+    torch.cuda.set_sync_debug_mode("error")
+    try:
+        for _ in range(2):
+            stats = trainer.train_step([batch])
+    finally:
+        torch.cuda.set_sync_debug_mode("default")
+    assert all(torch.isfinite(v).item() for v in stats.values())
