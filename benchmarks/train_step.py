@@ -10,6 +10,7 @@ what the step consumes.
 
     python benchmarks/train_step.py                       # 64x64 and 32x32, batch 64 and 128
     python benchmarks/train_step.py --sizes 32 --batches 128 --rounds 8
+    python benchmarks/train_step.py --arch dcgan --channels 1 --sizes 32 --batches 128  # demo
     python benchmarks/train_step.py --candidate "nhwc-off:channels_last=false"
 
 Each `--candidate "LABEL:key=value,key=value"` is a gantk config variant measured in the
@@ -24,6 +25,7 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +33,7 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
+import gantk.trainer
 from gantk.config import make_config, parse_options
 from gantk.data import EpochBatchSampler, ImageStoreDataset, make_loader
 from gantk.store import ImageStoreWriter
@@ -73,12 +76,34 @@ def reference_models(resolution: int, nc: int) -> tuple[nn.Module, nn.Module]:
     return netG, netD
 
 
-class ReferenceStep:
-    """One iteration of pytorch/examples dcgan/main.py's loop body."""
+def registry_models(arch: str, resolution: int, nc: int) -> tuple[nn.Module, nn.Module]:
+    """Another architecture's G and D from the registry, D ending in a Sigmoid as main.py's."""
+    from gantk.registry import get_registry
 
-    def __init__(self, resolution: int, nc: int, batch: int):
+    config = make_config({"architecture": arch, "resolution": resolution, "channels": nc})
+    netG, netD = get_registry().architecture(arch).build(config)
+    return _FlatZ(netG), nn.Sequential(netD, nn.Sigmoid())
+
+
+class _FlatZ(nn.Module):
+    """main.py draws z as (N, nz, 1, 1); gantk generators take (N, nz)."""
+
+    def __init__(self, g: nn.Module):
+        super().__init__()
+        self.g = g
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.g(z.flatten(1))
+
+
+class ReferenceStep:
+    """One iteration of pytorch/examples dcgan/main.py's loop body (its own models for
+    `dcgan-pytorch`, the registry's models for other architectures)."""
+
+    def __init__(self, arch: str, resolution: int, nc: int, batch: int):
         torch.manual_seed(0)
-        self.netG, self.netD = reference_models(resolution, nc)
+        self.netG, self.netD = (reference_models(resolution, nc) if arch == "dcgan-pytorch"
+                                else registry_models(arch, resolution, nc))
         self.criterion = nn.BCELoss()
         self.optimizerD = torch.optim.Adam(self.netD.parameters(), lr=2e-4, betas=(0.5, 0.999))
         self.optimizerG = torch.optim.Adam(self.netG.parameters(), lr=2e-4, betas=(0.5, 0.999))
@@ -126,12 +151,14 @@ ADAM_KERNELS = {"plain": {"foreach": False}, "foreach": {"foreach": True},
 
 
 class GantkStep:
-    """`Trainer.train_step` on one fixed uint8 batch. `adam=plain|foreach|fused` in the
-    overrides swaps the optimizers' kernel (a benchmark-only lever)."""
+    """`Trainer.train_step` on one fixed uint8 batch. Benchmark-only levers in the
+    overrides: `adam=plain|foreach|fused` swaps the optimizers' kernel; `freeze_d=false`
+    lets the generator step compute D's weight gradients too (the Foundation's step)."""
 
     def __init__(self, store: Path, run_dir: Path, arch: str, batch: int, overrides: dict):
         overrides = dict(overrides)
         adam = overrides.pop("adam", None)
+        self.freeze_d = overrides.pop("freeze_d", True)
         config = make_config({"architecture": arch, "data": str(store), "batch_size": batch,
                               "steps": 10**9, "device": "cpu", "seed": 0}, overrides)
         self.trainer = t = Trainer(config, run_dir, log=lambda m: None)
@@ -145,7 +172,14 @@ class GantkStep:
         self.batch = dataset.__getitems__(list(range(batch)))[0]
 
     def __call__(self) -> None:
-        self.trainer.train_step([self.batch])
+        if self.freeze_d:
+            self.trainer.train_step([self.batch])
+            return
+        frozen, gantk.trainer.frozen = gantk.trainer.frozen, lambda module: nullcontext()
+        try:
+            self.trainer.train_step([self.batch])
+        finally:
+            gantk.trainer.frozen = frozen
 
 
 def step_flops(step: Callable[[], None]) -> int:
@@ -154,7 +188,7 @@ def step_flops(step: Callable[[], None]) -> int:
     return counter.get_total_flops()
 
 
-def matmul_rate(n: int = 1024, reps: int = 6) -> float:
+def matmul_rate(n: int = 1024, reps: int = 12) -> float:
     """Measured fp32 matmul FLOP/s right now (the practical limit of this CPU)."""
     a, b = torch.randn(n, n), torch.randn(n, n)
     torch.mm(a, b)
@@ -197,8 +231,8 @@ def parse_candidate(text: str) -> tuple[str, dict]:
 def bench_case(args: argparse.Namespace, resolution: int, batch: int, work: Path) -> dict:
     store = make_store(work / f"store-{resolution}-{batch}", resolution, args.channels,
                        batch * 4)
-    steps: dict[str, Callable[[], None]] = {"reference": ReferenceStep(resolution,
-                                                                       args.channels, batch)}
+    steps: dict[str, Callable[[], None]] = {
+        "reference": ReferenceStep(args.arch, resolution, args.channels, batch)}
     for label, layer in [("gantk", {}), *map(parse_candidate, args.candidate)]:
         steps[label] = GantkStep(store, work / f"run-{resolution}-{batch}-{label}",
                                  args.arch, batch, layer)
@@ -219,12 +253,14 @@ def bench_case(args: argparse.Namespace, resolution: int, batch: int, work: Path
     for label, ts in times.items():
         ratios = [r / t for r, t in zip(ref, ts)]
         per_step = statistics.median(ts)
+        # each round's step against the matmul rate measured just before it
+        fractions = [flops[label] / t / rate for t, rate in zip(ts, limits)]
         result["rows"][label] = {
             "img_s": batch / per_step,
             "ratio": statistics.median(ratios),
             "ratio_min": min(ratios), "ratio_max": max(ratios),
             "gflop_per_step": flops[label] / 1e9,
-            "pct_limit": 100 * flops[label] / per_step / limit,
+            "pct_limit": 100 * statistics.median(fractions),
         }
     return result
 
