@@ -11,7 +11,7 @@ what the step consumes.
     python benchmarks/train_step.py                       # 64x64 and 32x32, batch 64 and 128
     python benchmarks/train_step.py --sizes 32 --batches 128 --rounds 8
     python benchmarks/train_step.py --arch dcgan --channels 1 --sizes 32 --batches 128  # demo
-    python benchmarks/train_step.py --candidate "nhwc-off:channels_last=false"
+    python benchmarks/train_step.py --candidate "nchw:channels_last=false"
 
 Each `--candidate "LABEL:key=value,key=value"` is a gantk config variant measured in the
 same interleaved rounds (levers: channels_last, compile, threads, ...).
