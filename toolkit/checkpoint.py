@@ -66,6 +66,19 @@ def _restore_optimizer(prefix: str, optimizer: torch.optim.Optimizer, meta: dict
         if "betas" in group:
             group["betas"] = tuple(group["betas"])
     optimizer.load_state_dict({"state": state, "param_groups": groups})
+    _match_param_layout(optimizer)
+
+
+def _match_param_layout(optimizer: torch.optim.Optimizer) -> None:
+    """Give restored moment tensors their parameter's memory layout (channels-last, say):
+    checkpoints store them contiguous, and fused kernels pair elements by storage."""
+    for group in optimizer.param_groups:
+        for p in group["params"]:
+            entry = optimizer.state.get(p, {})
+            for name, value in entry.items():
+                if (isinstance(value, torch.Tensor) and value.shape == p.shape
+                        and value.stride() != p.stride()):
+                    entry[name] = torch.empty_like(p, dtype=value.dtype).copy_(value)
 
 
 def save_checkpoint(path: Path, generator: torch.nn.Module, discriminator: torch.nn.Module,

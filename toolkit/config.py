@@ -40,7 +40,8 @@ class RunConfig(BaseModel):
     device: str = "auto"
     num_workers: int | None = Field(None, ge=0, description="DataLoader workers; default: auto")
     threads: int | None = Field(None, gt=0)
-    channels_last: bool | None = None
+    channels_last: bool | None = Field(None, description="NHWC tensors; default: on for "
+                                       "CPU and CUDA")
     amp: bool | None = Field(None, description="autocast on CUDA; default: on for CUDA")
     compile: bool = False
     sync_batchnorm: bool = False

@@ -9,13 +9,16 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
+from gantk import distributed
 from gantk.atomic import write_text_atomic
 from gantk.checkpoint import (
     checkpoint_path,
@@ -26,7 +29,6 @@ from gantk.checkpoint import (
 )
 from gantk.config import RunConfig, check_against_registry
 from gantk.data import EpochBatchSampler, ImageStoreDataset, make_loader, to_model_range
-from gantk.device import resolve_device
 from gantk.errors import ConfigError, TrainingError
 from gantk.images import save_grid
 from gantk.registry import get_registry
@@ -51,8 +53,9 @@ class TrainResult:
                 "checkpoint": self.checkpoint}
 
 
-def resolve_config(config: RunConfig) -> RunConfig:
-    """Fill what the data decides (resolution, channels, steps) and check the registry."""
+def resolve_config(config: RunConfig, world_size: int = 1) -> RunConfig:
+    """Fill what the data decides (resolution, channels, steps) and check the registry.
+    `batch_size` is per process: `world_size` processes consume `world_size` batches a step."""
     if config.data is None:
         raise ConfigError("no training data: pass --data STORE")
     meta = read_metadata(config.data)
@@ -70,12 +73,13 @@ def resolve_config(config: RunConfig) -> RunConfig:
                           f"{config.channels} was asked for")
     config = config.model_copy(update=updates)
     check_against_registry(config)
-    if meta["count"] < config.batch_size:
+    global_batch = config.batch_size * world_size
+    if meta["count"] < global_batch:
         raise ConfigError(f"{config.data} holds {meta['count']} images, fewer than one batch of "
-                          f"{config.batch_size}; lower --batch-size")
+                          f"{global_batch}; lower --batch-size")
     if config.steps is None:
         epochs = config.epochs or 1
-        per_epoch = meta["count"] // config.batch_size
+        per_epoch = meta["count"] // global_batch
         critic = get_registry().loss(config.loss).critic_steps
         config = config.model_copy(update={"steps": max(1, math.ceil(epochs * per_epoch / critic))})
     return config
@@ -92,9 +96,35 @@ class NonFiniteWatch:
         self.first = torch.where(bad & (self.first < 0), torch.full_like(self.first, step),
                                  self.first)
 
-    def check(self) -> int | None:
-        value = int(self.first)
-        return value if value >= 0 else None
+    def check(self, world: distributed.World = distributed.World()) -> int | None:
+        """The first bad step on any rank (a collective when distributed)."""
+        never = torch.iinfo(torch.long).max
+        first = torch.where(self.first < 0, torch.full_like(self.first, never), self.first)
+        value = int(distributed.min_over_ranks(first, world))
+        return value if value != never else None
+
+
+def choose_amp_dtype(device: torch.device, amp: bool | None,
+                     bf16_supported: Callable[[], bool]) -> torch.dtype | None:
+    """Autocast on CUDA unless switched off: bf16 where the GPU has it, else fp16 (which
+    needs a GradScaler). On CPU never: bf16 autocast is far slower without AVX512-BF16."""
+    if device.type != "cuda" or amp is False:
+        return None
+    return torch.bfloat16 if bf16_supported() else torch.float16
+
+
+@contextmanager
+def frozen(module: torch.nn.Module) -> Iterator[None]:
+    """No weight gradients for `module` inside the block (gradients still flow through it
+    to its input): the generator step needs D's input gradient, not D's weight gradients."""
+    params = [p for p in module.parameters() if p.requires_grad]
+    for p in params:
+        p.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for p in params:
+            p.requires_grad_(True)
 
 
 class Trainer:
@@ -102,11 +132,13 @@ class Trainer:
 
     def __init__(self, config: RunConfig, run_dir: Path, resume: bool = False,
                  log: Callable[[str], None] = print):
-        self.config = resolve_config(config)
+        # Under torchrun every process builds a Trainer; rank 0 alone writes files.
+        self.world = distributed.join()
+        self.config = resolve_config(config, self.world.size)
         self.run_dir = Path(run_dir)
-        self.log = log
+        self.log = log if self.world.is_main else _quiet
         self.resume = resume
-        self.device = resolve_device(self.config.device)
+        self.device = distributed.rank_device(self.config.device, self.world)
         self.cuda = self.device.type == "cuda"
         self.registry = get_registry()
         self.loss = self.registry.loss(self.config.loss)
@@ -115,15 +147,9 @@ class Trainer:
             self.config.architecture).build(self.config)
         self._prepare_run_dir()
         self._setup_compute()
-        betas = (self.config.beta1, self.config.beta2)
-        fused = self.cuda
-        self.opt_g = torch.optim.Adam(self.generator.parameters(), lr=self.config.lr, betas=betas,
-                                      weight_decay=self.config.weight_decay, fused=fused or None,
-                                      foreach=None if fused else True)
-        self.opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=self.config.d_lr(),
-                                      betas=betas, weight_decay=self.config.weight_decay,
-                                      fused=fused or None, foreach=None if fused else True)
-        self.noise = torch.Generator(device=self.device).manual_seed(self.config.seed)
+        self.opt_g = self._adam(self.generator, self.config.lr)
+        self.opt_d = self._adam(self.discriminator, self.config.d_lr())
+        self.noise = torch.Generator(device=self.device)
         self.step = 0
         if resume:
             self._restore()
@@ -139,6 +165,9 @@ class Trainer:
                               "it or choose another --out")
         if self.resume and not latest_checkpoint(self.run_dir):
             raise ConfigError(f"--resume: {self.run_dir} has no checkpoint to resume from")
+        distributed.barrier(self.world)  # every rank has checked before rank 0 writes
+        if not self.world.is_main:
+            return
         for sub in ("samples", "checkpoints"):
             (self.run_dir / sub).mkdir(parents=True, exist_ok=True)
         write_text_atomic(self.run_dir / "config.json",
@@ -148,21 +177,36 @@ class Trainer:
         cfg = self.config
         if cfg.threads:
             torch.set_num_threads(cfg.threads)
-        self.channels_last = cfg.channels_last if cfg.channels_last is not None else self.cuda
-        self.amp_dtype: torch.dtype | None = None
-        if self.cuda and cfg.amp is not False:
+        # channels-last suits cuDNN and oneDNN alike (measured on CPU: benchmarks/train_step.py)
+        self.channels_last = cfg.channels_last if cfg.channels_last is not None else (
+            self.device.type in ("cuda", "cpu"))
+        self.amp_dtype = choose_amp_dtype(self.device, cfg.amp, torch.cuda.is_bf16_supported)
+        if self.cuda:
             torch.backends.cudnn.benchmark = True
-            self.amp_dtype = (torch.bfloat16 if torch.cuda.is_bf16_supported()
-                              else torch.float16)
+            torch.backends.cuda.matmul.allow_tf32 = True  # fp32 leftovers: TF32 tensor cores
+        # A disabled scaler is a pass-through: the same calls serve bf16, fp16 and fp32.
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp_dtype == torch.float16)
         memory_format = torch.channels_last if self.channels_last else torch.preserve_format
         self.generator.to(self.device, memory_format=memory_format)
         self.discriminator.to(self.device, memory_format=memory_format)
-        self.g_step_model = self.generator
-        self.d_step_model = self.discriminator
+        # DDP replicas share the modules' tensors; samples and checkpoints use the modules.
+        self.g_step_model = distributed.replicate(self.generator, self.device, self.world,
+                                                  cfg.sync_batchnorm)
+        self.d_step_model = distributed.replicate(self.discriminator, self.device, self.world,
+                                                  cfg.sync_batchnorm)
         if cfg.compile:
-            self.g_step_model = torch.compile(self.generator)
-            self.d_step_model = torch.compile(self.discriminator)
+            self.g_step_model = torch.compile(self.g_step_model)
+            self.d_step_model = torch.compile(self.d_step_model)
+
+    def _adam(self, module: torch.nn.Module, lr: float) -> torch.optim.Adam:
+        """Adam as one fused kernel (on CUDA sync-free with a GradScaler; on CPU faster than
+        the for-loop and foreach kernels), multi-tensor where fused is not available."""
+        cfg = self.config
+        options = {"lr": lr, "betas": (cfg.beta1, cfg.beta2), "weight_decay": cfg.weight_decay}
+        try:
+            return torch.optim.Adam(module.parameters(), fused=True, **options)
+        except RuntimeError:  # a device without fused kernels (or an older torch)
+            return torch.optim.Adam(module.parameters(), foreach=True, **options)
 
     def _restore(self) -> None:
         path = latest_checkpoint(self.run_dir)
@@ -170,8 +214,8 @@ class Trainer:
                              {"generator": self.opt_g, "discriminator": self.opt_d})
         self.step = state["step"]
         torch.set_rng_state(rng["torch"])
-        self.noise.set_state(rng["noise"].to(self.noise.get_state().device))
-        self._truncate_metrics(self.step)
+        if self.world.is_main:
+            self._truncate_metrics(self.step)
         self.log(f"resumed from {path} at step {self.step}")
 
     def _truncate_metrics(self, step: int) -> None:
@@ -197,6 +241,12 @@ class Trainer:
     def _z(self, n: int) -> torch.Tensor:
         return sample_z(n, self.config.nz, self.config.z_dist, self.noise, self.device)
 
+    def _reseed_noise(self) -> None:
+        """z is a pure function of (seed, rank, step), like the batch order, so a resumed
+        run (any number of ranks) draws what an uninterrupted one would have."""
+        seq = np.random.SeedSequence([self.config.seed, self.world.rank, self.step])
+        self.noise.manual_seed(int(seq.generate_state(1, np.uint64)[0] >> 1))
+
     def _backward_step(self, loss: torch.Tensor, opt: torch.optim.Optimizer) -> None:
         self.scaler.scale(loss).backward()
         self.scaler.step(opt)
@@ -206,10 +256,14 @@ class Trainer:
         """`critic_steps` discriminator updates (one real batch each), then one generator
         update reusing the last fake batch, as pytorch/examples and dcgan.torch do."""
         G, D = self.g_step_model, self.d_step_model
-        for images in batches:
+        self._reseed_noise()
+        for i, images in enumerate(batches):
             real = self._real(images)
+            # only the last critic step's fake batch is back-propagated into G
+            keep_graph = i == len(batches) - 1
             with self._autocast():
-                fake = G(self._z(real.shape[0]))
+                with nullcontext() if keep_graph else torch.no_grad():
+                    fake = G(self._z(real.shape[0]))
                 real_logits = D(real)
                 fake_logits = D(fake.detach())
                 loss_d = self.loss.d_loss(real_logits.float(), fake_logits.float())
@@ -218,12 +272,14 @@ class Trainer:
                     loss_d = loss_d + self.loss.penalty(self.discriminator, real, fake.detach())
             self.opt_d.zero_grad(set_to_none=True)
             self._backward_step(loss_d, self.opt_d)
-        with self._autocast():
-            gen_logits = D(fake)
-            loss_g = self.loss.g_loss(gen_logits.float())
-        self.opt_g.zero_grad(set_to_none=True)
-        self._backward_step(loss_g, self.opt_g)
-        # D's gradients from the generator step are discarded by the next zero_grad.
+        # The generator step needs D's input gradients only: no weight gradients for D
+        # (less work) and, under DDP, no all-reduce of them.
+        with distributed.no_sync(D), frozen(self.discriminator):
+            with self._autocast():
+                gen_logits = D(fake)
+                loss_g = self.loss.g_loss(gen_logits.float())
+            self.opt_g.zero_grad(set_to_none=True)
+            self._backward_step(loss_g, self.opt_g)
         return {"loss_d": loss_d.detach(), "loss_g": loss_g.detach(),
                 "d_x": torch.sigmoid(real_logits.detach().float()).mean(),
                 "d_g_z": torch.sigmoid(fake_logits.detach().float()).mean()}
@@ -234,13 +290,19 @@ class Trainer:
         return save_grid(images, self.run_dir / "samples" / f"{name}.png", nrow=8)
 
     def save_checkpoint(self) -> Path:
-        rng = {"torch": torch.get_rng_state(), "noise": self.noise.get_state()}
+        """Called on every rank (distributed: they hand rank 0 a digest of their weights,
+        kept in the checkpoint as proof that the replicas agree); rank 0 writes."""
+        path = checkpoint_path(self.run_dir, self.step)
         state = {"step": self.step, "config": json.loads(self.config.model_dump_json()),
-                 "time": time.time()}
-        path = save_checkpoint(checkpoint_path(self.run_dir, self.step), self.generator,
-                               self.discriminator,
-                               {"generator": self.opt_g, "discriminator": self.opt_d}, state, rng)
-        prune_checkpoints(self.run_dir, self.config.keep_checkpoints)
+                 "time": time.time(), "world_size": self.world.size}
+        if self.world.distributed:
+            state["replica_digests"] = distributed.gather(
+                distributed.param_digest(self.generator, self.discriminator), self.world)
+        if self.world.is_main:
+            save_checkpoint(path, self.generator, self.discriminator,
+                            {"generator": self.opt_g, "discriminator": self.opt_d}, state,
+                            {"torch": torch.get_rng_state()})
+            prune_checkpoints(self.run_dir, self.config.keep_checkpoints)
         return path
 
     # -- the loop --------------------------------------------------------------------------
@@ -249,21 +311,28 @@ class Trainer:
         cfg = self.config
         total = cfg.steps
         critic = self.loss.critic_steps
+        world = self.world
+        main = world.is_main
         dataset = ImageStoreDataset(cfg.data)
+        # CPU: loading in the training process (LMDB reads of whole batches run far ahead
+        # of the step) leaves every core to the step; GPU: workers feed pinned memory.
         workers = cfg.num_workers if cfg.num_workers is not None else (
-            min(8, os.cpu_count() or 1) if self.cuda else 0)
+            min(8, max(1, (os.cpu_count() or 1) // world.local_size)) if self.cuda else 0)
         sampler = EpochBatchSampler(len(dataset), cfg.batch_size, cfg.seed,
-                                    start_step=self.step * critic)
+                                    start_step=self.step * critic, rank=world.rank,
+                                    world_size=world.size)
         batches = iter(make_loader(dataset, sampler, workers, pin_memory=self.cuda))
         watch = NonFiniteWatch(self.device)
         sums: dict[str, torch.Tensor] = {}
         window_start, window_steps = time.perf_counter(), 0
         last_checkpoint = latest_checkpoint(self.run_dir)
         last: dict[str, float] = {}
-        metrics_file = open(self.run_dir / "metrics.jsonl", "a", encoding="utf-8")  # noqa: SIM115
-        stop = _StopRequest()
+        metrics_file = (open(self.run_dir / "metrics.jsonl", "a", encoding="utf-8")  # noqa: SIM115
+                        if main else None)
+        stop = _StopRequest(also_sigterm=world.distributed)
+        stopping = False
         try:
-            while self.step < total and not stop.requested:
+            while self.step < total and not stopping:
                 group = [next(batches)[0] for _ in range(critic)]
                 stats = self.train_step(group)
                 watch.update(self.step, stats["loss_d"], stats["loss_g"])
@@ -271,51 +340,69 @@ class Trainer:
                     sums[k] = sums[k] + v if k in sums else v.clone()
                 self.step += 1
                 window_steps += 1
+                # Host syncs (float(), collectives) happen only at these intervals.
                 if self.step % cfg.log_every == 0 or self.step == total:
                     self._stop_if_nonfinite(watch, last_checkpoint)
                     elapsed = max(time.perf_counter() - window_start, 1e-9)
+                    means = distributed.mean_over_ranks(sums, world)
                     last = {"step": self.step,
-                            **{k: float(v) / window_steps for k, v in sums.items()},
-                            "images_per_s": window_steps * critic * cfg.batch_size / elapsed}
-                    metrics_file.write(json.dumps(last) + "\n")
-                    metrics_file.flush()
-                    if on_metrics:
+                            **{k: float(v) / window_steps for k, v in means.items()},
+                            "images_per_s": window_steps * critic * cfg.batch_size
+                            * world.size / elapsed}
+                    if metrics_file:
+                        metrics_file.write(json.dumps(last) + "\n")
+                        metrics_file.flush()
+                    if on_metrics and main:
                         on_metrics(last)
                     sums, window_start, window_steps = {}, time.perf_counter(), 0
-                if progress:
+                    # ranks stop together, at a step they all reached
+                    stopping = distributed.any_rank(stop.requested, world, self.device)
+                elif not world.distributed:
+                    stopping = stop.requested
+                if progress and main:
                     progress(self.step, total, last)
-                if self.step % cfg.sample_every == 0:
+                if self.step % cfg.sample_every == 0 and main:
                     self.save_samples(f"step-{self.step:08d}")
                 if self.step % cfg.checkpoint_every == 0:
                     self._stop_if_nonfinite(watch, last_checkpoint)
                     last_checkpoint = self.save_checkpoint()
         finally:
-            metrics_file.close()
+            if metrics_file:
+                metrics_file.close()
             stop.release()
-        interrupted = stop.requested
+        interrupted = stopping
         self._stop_if_nonfinite(watch, last_checkpoint)
         if last_checkpoint != checkpoint_path(self.run_dir, self.step):
             last_checkpoint = self.save_checkpoint()
-        grid = self.save_samples("final")
+        grid = self.run_dir / "samples" / "final.png"
+        if main:
+            self.save_samples("final")
         return TrainResult(self.run_dir, self.step, last_checkpoint, grid, last, interrupted)
 
     def _stop_if_nonfinite(self, watch: NonFiniteWatch, last_good: Path | None) -> None:
-        bad = watch.check()
+        bad = watch.check(self.world)
         if bad is not None:
             where = str(last_good) if last_good else "none (no checkpoint was written yet)"
             raise TrainingError(f"a loss became NaN/Inf at step {bad + 1}; last good checkpoint: "
                                 f"{where}; lower the learning rate or check the data")
 
 
+def _quiet(message: str) -> None:
+    """The log of ranks other than 0."""
+
+
 class _StopRequest:
     """Ctrl-C asks the loop to stop after the current step (so the checkpoint written next
-    is a consistent one); a second Ctrl-C interrupts at once."""
+    is a consistent one); a second Ctrl-C interrupts at once. Under torchrun SIGTERM (what
+    torchrun sends its workers when it is interrupted) is treated alike."""
 
-    def __init__(self) -> None:
+    def __init__(self, also_sigterm: bool = False) -> None:
         self.requested = False
-        self._previous = None
+        self._previous: dict[int, Any] = {}
         if threading.current_thread() is threading.main_thread():
-            self._previous = signal.signal(signal.SIGINT, self._handle)
+            signals = [signal.SIGINT] + ([signal.SIGTERM] if also_sigterm else [])
+            for sig in signals:
+                self._previous[sig] = signal.signal(sig, self._handle)
 
     def _handle(self, signum: int, frame: Any) -> None:
         if self.requested:
@@ -323,6 +410,6 @@ class _StopRequest:
         self.requested = True
 
     def release(self) -> None:
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
-            self._previous = None
+        for sig, previous in self._previous.items():
+            signal.signal(sig, previous)
+        self._previous = {}

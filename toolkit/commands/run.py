@@ -31,11 +31,20 @@ def run(
                                 "the newest run of this preset) from its latest checkpoint"),
     overrides: list[str] = typer.Option([], "--set", help="any config key=value, e.g. "
                                         "--set lr=1e-4 --set model.ngf=32"),
+    nproc: int = typer.Option(1, "--nproc", min=1, help="train with N processes on this "
+                              "machine under torchrun (DistributedDataParallel; --batch-size "
+                              "is per process)"),
 ) -> None:
-    """Train PRESET and print where the samples, metrics and checkpoints went."""
+    """Train PRESET and print where the samples, metrics and checkpoints went.
+
+    Also runs as each process of `torchrun --nproc-per-node N -m gantk run …`."""
+    if nproc > 1:
+        raise typer.Exit(_launch(nproc, preset, data, out, steps, batch_size, device, seed,
+                                 resume, overrides))
     from gantk.pipes import pipes_reporter
 
-    # Launched by the Dagster train asset, this reports logs, metrics and the result back.
+    # Launched by the Dagster train asset, this reports logs, metrics and the result back
+    # (under torchrun, rank 0 only).
     with pipes_reporter() as reporter:
         _run(preset, data, out, steps, batch_size, device, seed, resume, overrides, reporter)
 
@@ -43,17 +52,49 @@ def run(
 def _run(preset: str, data: Path | None, out: Path | None, steps: int | None,
          batch_size: int | None, device: str | None, seed: int | None, resume: bool,
          overrides: list[str], reporter: PipesReporter) -> None:
+    from gantk import distributed
     from gantk.runs import newest_run, read_run_config
 
+    world = distributed.join()
+    try:
+        if resume:
+            out = distributed.from_main(out or newest_run(preset), world)
+            if out is None:
+                raise _error(f"--resume: no earlier run of preset {preset!r} found; pass "
+                             "--out DIR")
+            layers = [read_run_config(out).model_dump(exclude_none=True)]
+        else:
+            with distributed.main_first(world):  # rank 0 converts the demo data once
+                layers = _fresh_layers(preset, data, steps, world.is_main)
+            out = distributed.from_main(out or _default_out(preset), world)
+        cli_layer = {"steps": steps, "batch_size": batch_size, "device": device, "seed": seed}
+        _train(preset, layers, cli_layer, overrides, out, resume, reporter, world.is_main)
+    finally:
+        distributed.leave()
+
+
+def _launch(nproc: int, preset: str, data: Path | None, out: Path | None, steps: int | None,
+            batch_size: int | None, device: str | None, seed: int | None, resume: bool,
+            overrides: list[str]) -> int:
+    """Start this same command in `nproc` processes under torchrun."""
+    from gantk.launch import launch
+
+    args = ["run", preset]
+    for flag, value in (("--data", data), ("--out", out), ("--steps", steps),
+                        ("--batch-size", batch_size), ("--device", device), ("--seed", seed)):
+        if value is not None:
+            args += [flag, str(value)]
     if resume:
-        out = out or newest_run(preset)
-        if out is None:
-            raise _error(f"--resume: no earlier run of preset {preset!r} found; pass --out DIR")
-        layers = [read_run_config(out).model_dump(exclude_none=True)]
-    else:
-        layers = _fresh_layers(preset, data, steps)
-    cli_layer = {"steps": steps, "batch_size": batch_size, "device": device, "seed": seed}
-    _train(preset, layers, cli_layer, overrides, out, resume, reporter)
+        args.append("--resume")
+    for pair in overrides:
+        args += ["--set", pair]
+    return launch(nproc, args)
+
+
+def _default_out(preset: str) -> Path:
+    from gantk.home import runs_dir
+
+    return runs_dir() / f"{preset}-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
 def _error(message: str) -> Exception:
@@ -62,7 +103,8 @@ def _error(message: str) -> Exception:
     return ConfigError(message)
 
 
-def _fresh_layers(preset: str, data: Path | None, steps: int | None) -> list[dict]:
+def _fresh_layers(preset: str, data: Path | None, steps: int | None,
+                  talk: bool = True) -> list[dict]:
     from gantk.default_data import default_store
     from gantk.progress import console, progress_bar
     from gantk.registry import get_registry
@@ -70,32 +112,42 @@ def _fresh_layers(preset: str, data: Path | None, steps: int | None) -> list[dic
     spec = get_registry().preset(preset)
     layers = [spec.config, {"preset": preset}]
     if data is None:
-        with progress_bar("preparing demo data") as update:
-            data = default_store(notify=console.print, progress=update)
-        if steps is None:
+        if talk:
+            with progress_bar("preparing demo data") as update:
+                data = default_store(notify=console.print, progress=update)
+        else:
+            data = default_store(notify=_silent)
+        if steps is None and talk:
             console.print(f"no --data given: training on the embedded demo store {data} for "
                           f"{DEMO_STEPS} steps (about 5 minutes on 2 CPU cores); pass --steps "
                           "N for longer or --data STORE for your own images")
+        if steps is None:
             layers.append({"steps": DEMO_STEPS, "epochs": None})
     layers.append({"data": str(data)})
     return layers
 
 
+def _silent(message: str) -> None:
+    """Where ranks other than 0 send their notices."""
+
+
 def _train(preset: str, layers: list[dict], cli_layer: dict, overrides: list[str],
-           out: Path | None, resume: bool, reporter: PipesReporter) -> None:
+           out: Path, resume: bool, reporter: PipesReporter, talk: bool = True) -> None:
     from gantk.config import make_config, parse_overrides
-    from gantk.home import runs_dir
     from gantk.progress import console, progress_bar
     from gantk.trainer import Trainer
 
     config = make_config(*layers, cli_layer, parse_overrides(overrides))
-    out = out or runs_dir() / f"{preset}-{time.strftime('%Y%m%d-%H%M%S')}"
     log = reporter.tee(console.print)
     trainer = Trainer(config, out, resume=resume, log=log)
+    if not talk:
+        trainer.fit()
+        return
     cfg = trainer.config
     log(f"training {cfg.architecture} ({cfg.resolution}x{cfg.resolution}x"
         f"{cfg.channels}, loss {cfg.loss}) on {cfg.data} for {cfg.steps} steps "
-        f"of batch {cfg.batch_size} on {trainer.device}")
+        f"of batch {cfg.batch_size} on {trainer.device}"
+        + (f" x {trainer.world.size} processes" if trainer.world.distributed else ""))
     with progress_bar(f"{preset}") as update:
         result = trainer.fit(progress=update, on_metrics=reporter.metrics)
     reporter.training_done(result, json.loads(cfg.model_dump_json()))
