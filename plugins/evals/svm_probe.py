@@ -89,9 +89,11 @@ def run_probe(ctx: EvalContext) -> EvalResult:
 
     feats_dir = ctx.out_dir / "features"
     feats_dir.mkdir(parents=True, exist_ok=True)
+    # Load once: a run still training may write a newer checkpoint meanwhile.
+    run = ctx.load() if {"dcgan", "random"} & set(opts["rows"]) else None
     results = []
     for row in opts["rows"]:
-        key = _row_key(row, ctx, opts, train, test)
+        key = _row_key(row, ctx, opts, train, test, run)
         saved = ctx.out_dir / "rows" / f"{row}.json"
         if saved.is_file() and not opts.get("fresh"):
             kept = json.loads(saved.read_text())
@@ -100,7 +102,7 @@ def run_probe(ctx: EvalContext) -> EvalResult:
                 results.append(kept["result"])
                 continue
         t0 = time.perf_counter()
-        extract = _extractor(row, ctx, train, pool, opts, log)
+        extract = _extractor(row, ctx, run, train, pool, opts, log)
         log(f"{row}: extracting features of {train.count} + {test.count} images")
         ftrain = _extract(extract, train, feats_dir / f"{row}-train.npy", opts)
         ftest = _extract(extract, test, feats_dir / f"{row}-test.npy", opts)
@@ -109,6 +111,8 @@ def run_probe(ctx: EvalContext) -> EvalResult:
                            ctx.seed, log, lpc)
         result.update(row=row, name=ROWS[row], extract_s=round(t1 - t0, 1),
                       svm_s=round(time.perf_counter() - t1, 1))
+        if row == "dcgan":
+            result.update(step=run.step, name=f"{ROWS[row]} (step {run.step})")
         log(f"{row}: test error {result['test_error']:.2f} (C={result['C']:g})")
         results.append(result)
         write_text_atomic(saved, json.dumps({"key": key, "result": result}, indent=1))
@@ -139,18 +143,16 @@ def run_probe(ctx: EvalContext) -> EvalResult:
         + f"\n  best row: {best['name']}")
 
 
-def _row_key(row: str, ctx: EvalContext, opts: dict[str, Any], train, test) -> dict:
+def _row_key(row: str, ctx: EvalContext, opts: dict[str, Any], train, test, run) -> dict:
     """What a finished row's result depends on: reuse it only when all of this matches."""
-    from gantk.checkpoint import latest_checkpoint
-
     skip = ("rows", "report", "table", "keep_features", "fresh", "batch_size")
     key = {"train": train.meta.get("fingerprint"), "test": test.meta.get("fingerprint"),
            "seed": ctx.seed, **{k: v for k, v in sorted(opts.items()) if k not in skip}}
     key["test"] = test.meta.get("fingerprint")
     if row == "dcgan":
-        key["checkpoint"] = str(latest_checkpoint(ctx.run_dir))
+        key["checkpoint"] = str(run.checkpoint)
     if row == "random":
-        key["architecture"] = json.loads((Path(ctx.run_dir) / "config.json").read_text())
+        key["architecture"] = run.config.model_dump(mode="json")
     return key
 
 
@@ -169,7 +171,7 @@ def _extract(extract, store, path: Path, opts: dict[str, Any]):
                                batch_size=int(opts.get("batch_size", 256)), progress=update)
 
 
-def _extractor(row: str, ctx: EvalContext, train, pool, opts: dict[str, Any], log):
+def _extractor(row: str, ctx: EvalContext, run, train, pool, opts: dict[str, Any], log):
     import numpy as np
 
     from gantk.plugins.evals import features as F
@@ -184,7 +186,6 @@ def _extractor(row: str, ctx: EvalContext, train, pool, opts: dict[str, Any], lo
                                    n_patches=int(opts.get("kmeans_patches", 100_000)),
                                    iterations=int(opts.get("kmeans_iterations", 30)),
                                    seed=ctx.seed, log=log)
-    run = ctx.load()
     discriminator = run.discriminator
     if row == "random":
         import torch
