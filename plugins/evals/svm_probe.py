@@ -4,7 +4,8 @@
         [-o labels_per_class=100 -o draws=100 -o val_draws=10] [-o rows=dcgan,pixels,random,kmeans]
         [-o report=reports/table2.md]
 
-Without `labels_per_class` it runs the CIFAR-10 protocol (all training labels, Table 1);
+`-o step=N` probes the checkpoint of step N (default: the latest). Without
+`labels_per_class` it runs the CIFAR-10 protocol (all training labels, Table 1);
 with it the SVHN 1000-label protocol (Table 2). Writes `probe.json` and `table.md` into
 the eval's directory (and `report`, when given); features are streamed into
 memory-mapped files under `features/` and deleted afterwards (`keep_features=true` keeps them).
@@ -31,7 +32,7 @@ ROWS = {
 }
 KNOWN = ("test", "labels_per_class", "draws", "val_draws", "val_size", "cs", "rows",
          "batch_size", "standardize", "kmeans_k", "kmeans_patches", "kmeans_iterations",
-         "bn_images", "report", "table", "keep_features", "grid", "fresh")
+         "bn_images", "report", "table", "keep_features", "grid", "fresh", "step")
 
 
 def _options(raw: dict[str, Any]) -> dict[str, Any]:
@@ -90,7 +91,7 @@ def run_probe(ctx: EvalContext) -> EvalResult:
     feats_dir = ctx.out_dir / "features"
     feats_dir.mkdir(parents=True, exist_ok=True)
     # Load once: a run still training may write a newer checkpoint meanwhile.
-    run = ctx.load() if {"dcgan", "random"} & set(opts["rows"]) else None
+    run = _load(ctx, opts.get("step")) if {"dcgan", "random"} & set(opts["rows"]) else None
     results = []
     for row in opts["rows"]:
         key = _row_key(row, ctx, opts, train, test, run)
@@ -143,12 +144,32 @@ def run_probe(ctx: EvalContext) -> EvalResult:
         + f"\n  best row: {best['name']}")
 
 
+def _load(ctx: EvalContext, step: Any):
+    """The run at checkpoint `step` (default: the latest)."""
+    if step is None:
+        return ctx.load()
+    from gantk.checkpoint import checkpoint_path, list_checkpoints
+    from gantk.runs import load_run
+
+    path = checkpoint_path(Path(ctx.run_dir), int(step))
+    if not path.is_file():
+        have = ", ".join(p.stem.split("-")[1].lstrip("0") or "0"
+                         for p in list_checkpoints(ctx.run_dir)) or "none"
+        raise ConfigError(f"svm-probe: {ctx.run_dir} has no checkpoint at step {step}; "
+                          f"steps saved: {have}")
+    return load_run(ctx.run_dir, device=ctx.device, checkpoint=path)
+
+
+PROTOCOL_OPTS = ("labels_per_class", "draws", "val_draws", "val_size", "cs", "standardize")
+ROW_OPTS = {"dcgan": ("bn_images", "grid"), "random": ("bn_images", "grid"),
+            "kmeans": ("kmeans_k", "kmeans_patches", "kmeans_iterations"), "pixels": ()}
+
+
 def _row_key(row: str, ctx: EvalContext, opts: dict[str, Any], train, test, run) -> dict:
     """What a finished row's result depends on: reuse it only when all of this matches."""
-    skip = ("rows", "report", "table", "keep_features", "fresh", "batch_size")
     key = {"train": train.meta.get("fingerprint"), "test": test.meta.get("fingerprint"),
-           "seed": ctx.seed, **{k: v for k, v in sorted(opts.items()) if k not in skip}}
-    key["test"] = test.meta.get("fingerprint")
+           "seed": ctx.seed}
+    key.update({k: opts[k] for k in sorted(PROTOCOL_OPTS + ROW_OPTS[row]) if k in opts})
     if row == "dcgan":
         key["checkpoint"] = str(run.checkpoint)
     if row == "random":
