@@ -101,7 +101,9 @@ def svm(n: int, d: int, C: float, sklearn_n: int) -> None:
               f"{t_sk:.1f} s (train acc {acc_s:.2f}); speed-up {t_sk / t_ours:.1f}x; peak RSS "
               f"{peak_rss_gb():.1f} GiB")
     t = time.perf_counter()
-    model = fit_l2svm(X, y, C, log=lambda m: print("  " + m, flush=True))
+    model = fit_l2svm(X, y, C, log=lambda m: print(f"  {time.perf_counter() - t:6.0f} s  {m}, "
+                                                   f"peak RSS {peak_rss_gb():.1f} GiB",
+                                                   flush=True))
     wall = time.perf_counter() - t
     acc = float((model.predict(X) == y).float().mean() * 100)
     print(f"L2-SVM {n} x {d}, 10 classes, C={C:g}: {wall:.0f} s, {model.iterations} Newton "

@@ -42,10 +42,11 @@ class KMeansFeatures:
         for part in images.split(self.chunk):
             n, _, h, w = part.shape
             side = h - self.rf + 1
-            p = (_patches(part, self.rf) - self.mean) @ self.whiten  # (n, P, d)
-            d2 = p.pow(2).sum(2, keepdim=True) - 2 * p @ self.centroids.T + self.c2
-            z = d2.clamp_min(0).sqrt_()
-            f = (z.mean(2, keepdim=True) - z).clamp_min_(0)  # triangle encoding (n, P, k)
+            p = ((_patches(part, self.rf) - self.mean) @ self.whiten).flatten(0, 1)  # (nP, d)
+            # |p - c|^2 = |c|^2 - 2 p.c + |p|^2, in place on one (nP, k) buffer
+            z = torch.addmm(self.c2, p, self.centroids.T, alpha=-2)
+            z.add_(p.pow(2).sum(1, keepdim=True)).clamp_min_(0).sqrt_()
+            f = torch.sub(z.mean(1, keepdim=True), z, out=z).clamp_min_(0)  # triangle
             f = f.reshape(n, side, side, -1)
             half = round(side / 2)
             quads = [f[:, :half, :half], f[:, :half, half:], f[:, half:, :half],
