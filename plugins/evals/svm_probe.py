@@ -247,6 +247,7 @@ def register_evals(register):
         name="svm-probe",
         run=run_probe,
         needs=("model", "data"),
+        required_options=("test",),
         description="the paper's L2-SVM probe on every D conv layer (max-pooled 4x4), with "
                     "raw-pixel, random-D and k-means rows; Tables 1/2 (-o labels_per_class=100)",
     ))
