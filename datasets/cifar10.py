@@ -12,13 +12,14 @@ import pickle
 import tarfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from gantk import hookimpl
 from gantk.errors import GantkError
 from gantk.specs import DatasetSpec, Record
+
+if TYPE_CHECKING:  # numpy is imported where used: listing plugins stays light
+    import numpy as np
 
 FOLDER = "cifar-10-batches-py"
 SPLITS = {"train": [f"data_batch_{i}" for i in range(1, 6)], "test": ["test_batch"]}
@@ -74,6 +75,8 @@ def _read(path: Path, names: list[str]) -> list[bytes]:
 
 
 def _batch(data: bytes, name: str) -> tuple[np.ndarray, list[int]]:
+    import numpy as np
+
     batch = _unpickle(data, name)
     data, labels = np.asarray(batch.get("data")), batch.get("labels")
     if data.ndim != 2 or data.shape[1] != 3072 or labels is None or len(labels) != len(data):

@@ -11,8 +11,6 @@ from __future__ import annotations
 import functools
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from gantk.errors import GantkError
 
 if TYPE_CHECKING:
@@ -57,6 +55,7 @@ def face_boxes(img: Image.Image, options: dict[str, Any]) -> list[tuple[int, int
     """Face boxes `(x, y, w, h)` in `img`'s pixels, at least `min_size` wide, in reading
     order. Large photos are searched at `detect_side` pixels for speed."""
     import cv2
+    import numpy as np
 
     s = face_settings(options)
     gray = np.asarray(img.convert("L"))

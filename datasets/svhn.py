@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from gantk import hookimpl
 from gantk.errors import GantkError
 from gantk.specs import DatasetSpec, Record
+
+if TYPE_CHECKING:  # numpy is imported where used: listing plugins stays light
+    import numpy as np
 
 SPLITS = ("train", "test", "extra")
 
@@ -32,6 +33,7 @@ def _files(path: Path, options: dict[str, Any]) -> list[tuple[str, Path]]:
 
 
 def _load(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    import numpy as np
     from scipy.io import loadmat
 
     try:
@@ -48,6 +50,8 @@ def _load(path: Path) -> tuple[np.ndarray, np.ndarray]:
 
 def open_svhn(path: Path, options: dict[str, Any]) -> Iterator[Record]:
     """Records `<split>/<index>` with labels 0..9."""
+    import numpy as np
+
     for split, file in _files(path, options):
         images, labels = _load(file)
         for i in range(images.shape[3]):

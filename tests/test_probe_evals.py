@@ -128,7 +128,7 @@ def test_svm_probe_full_protocol_and_bad_options(trained, small_store, test_stor
     table = (trained / "evals" / "svm-probe" / "table.md").read_text()
     assert "accuracy (%)" in table and "82.8" in table  # Table 1 beside our accuracy
     assert 0 <= result.metrics["pixels_test_error"] <= 100
-    with pytest.raises(ConfigError, match="needs a labeled test store"):
+    with pytest.raises(ConfigError, match="needs --test VALUE"):
         run_eval("svm-probe", trained, small_store, options={"rows": "pixels"})
     with pytest.raises(ConfigError, match="unknown row"):
         run_eval("svm-probe", trained, small_store, options={"test": "x", "rows": "nope"})

@@ -5,14 +5,21 @@ center crops of a store; its code layer, thresholded at 0, is a 128-bit hash; im
 sharing a code (optionally: within a small Hamming radius, verified by pixels) are
 near-duplicates, and only the first of each group is kept. Three steps, each usable on
 its own (Dagster runs them as separate assets), or all at once with `dedup_store`.
-Importing this package is light: torch is imported inside the functions that need it.
+Importing this package is light (the names below load on first use), so that its CLI
+plugin module does not slow `gantk --help` or plugin listing.
 """
 
-from gantk.datasets.dedup.codes import compute_codes
-from gantk.datasets.dedup.dedup import deduplicate, find_groups
-from gantk.datasets.dedup.pipeline import dedup_store
-from gantk.datasets.dedup.summary import DedupSummary
-from gantk.datasets.dedup.train import train_hash_model
+import importlib
+from typing import Any
+
+_WHERE = {"compute_codes": "codes", "deduplicate": "dedup", "find_groups": "dedup",
+          "dedup_store": "pipeline", "DedupSummary": "summary", "train_hash_model": "train"}
 
 __all__ = ["DedupSummary", "compute_codes", "dedup_store", "deduplicate", "find_groups",
            "train_hash_model"]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_WHERE[name]}"), name)

@@ -21,6 +21,9 @@ OPTIONS = {"a": "sample numbers of concept A, e.g. 3,17,42",
            "noise": "half-width of the uniform noise around the result (default 0.25)",
            "exemplars": "an exemplars.json written earlier: draw exactly that figure again"}
 CONCEPTS = ("a", "b", "c")
+# Used when no exemplars are chosen, so the figure can always be drawn; pick meaningful
+# ones from the numbered samples grid for a real experiment.
+DEFAULT_EXEMPLARS = {"a": "0,1,2", "b": "3,4,5", "c": "6,7,8"}
 
 
 def _replay(path: Path) -> dict:
@@ -46,6 +49,9 @@ def _choose(ctx: EvalContext, run) -> dict:
             raise ConfigError("vector-arithmetic: pass either --exemplars FILE or --a/--b/--c")
         return _replay(ctx.options["exemplars"])
     missing = [k for k in CONCEPTS if k not in ctx.options]
+    if len(missing) == len(CONCEPTS):  # nothing chosen (e.g. the Dagster demo job)
+        ctx.options.update(DEFAULT_EXEMPLARS)
+        missing = []
     if missing:
         raise ConfigError("vector-arithmetic: pick exemplars by their numbers in the samples "
                           f"grid, e.g. --a 3,17,42 --b 5,8,9 --c 1,2,7 (missing: "
