@@ -20,6 +20,14 @@ def dcgan_init(module: nn.Module) -> None:
             nn.init.zeros_(m.bias)
 
 
+def initialized(generator: nn.Module,
+                discriminator: nn.Module) -> tuple[nn.Module, nn.Module]:
+    """The pair with the paper's init applied to both, as every DCGAN builder returns it."""
+    dcgan_init(generator)
+    dcgan_init(discriminator)
+    return generator, discriminator
+
+
 def upsamplings(resolution: int) -> int:
     """Stride-2 steps from a 4x4 map to `resolution` (32 -> 3, 64 -> 4)."""
     return int(math.log2(resolution)) - 2

@@ -34,8 +34,8 @@ def build_dcgan(config: RunConfig, batchnorm: bool | None = None) -> tuple[nn.Mo
         Generator,
         Reshape,
         d_block,
-        dcgan_init,
         g_block,
+        initialized,
         upsamplings,
     )
 
@@ -73,9 +73,7 @@ def build_dcgan(config: RunConfig, batchnorm: bool | None = None) -> tuple[nn.Mo
         cin = cout
     head = nn.Sequential(nn.Flatten(), nn.Linear(d_widths[-1] * 16, 1, bias=False))
     discriminator = Discriminator(blocks, head)
-    dcgan_init(generator)
-    dcgan_init(discriminator)
-    return generator, discriminator
+    return initialized(generator, discriminator)
 
 
 @hookimpl

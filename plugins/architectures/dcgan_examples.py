@@ -25,8 +25,8 @@ def build_dcgan_pytorch(config: RunConfig) -> tuple[nn.Module, nn.Module]:
         Generator,
         Reshape,
         d_block,
-        dcgan_init,
         g_block,
+        initialized,
         upsamplings,
     )
 
@@ -50,9 +50,7 @@ def build_dcgan_pytorch(config: RunConfig) -> tuple[nn.Module, nn.Module]:
         blocks.append(d_block(cin, cout, 4, 2, 1, norm=i > 0))
         cin = cout
     discriminator = Discriminator(blocks, nn.Conv2d(d_widths[-1], 1, 4, 1, 0, bias=False))
-    dcgan_init(generator)
-    dcgan_init(discriminator)
-    return generator, discriminator
+    return initialized(generator, discriminator)
 
 
 @hookimpl

@@ -32,8 +32,8 @@ def build_dcgan_imagenet32(config: RunConfig) -> tuple[nn.Module, nn.Module]:
         Generator,
         Reshape,
         d_block,
-        dcgan_init,
         g_block,
+        initialized,
     )
 
     channels, nz = config.channels or 3, config.nz
@@ -64,9 +64,7 @@ def build_dcgan_imagenet32(config: RunConfig) -> tuple[nn.Module, nn.Module]:
     body.append(nn.Sequential(nn.ConvTranspose2d(cin, channels, 3, g_layers[0][1], 1,
                                                  g_layers[0][1] - 1, bias=False), nn.Tanh()))
     generator = Generator(nz, project, nn.Sequential(*body))
-    dcgan_init(generator)
-    dcgan_init(discriminator)
-    return generator, discriminator
+    return initialized(generator, discriminator)
 
 
 @hookimpl
