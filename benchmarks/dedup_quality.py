@@ -6,7 +6,8 @@ Builds the benchmark store (dedup_nearcopies.py: distinct tiles of scikit-image 
 scikit-learn photos plus exact copies, low-quality JPEG re-encodes, small shifts,
 rescales, brightness changes and slight blurs of some of them), trains the paper's hash
 model on it with gantk.datasets.dedup, and scores the removed set of:
-  - the autoencoder hash, at Hamming radius 0/1/2, with and without pixel verification;
+  - the autoencoder hash, at Hamming radius 0/1/2, with 0-10 alignment probes per image
+    (`--variants`), with and without pixel verification;
   - exact byte hashing (blake2b of the stored pixels);
   - perceptual hashes (dHash and pHash, 64 bits, pairs within a Hamming threshold).
 A removed image is correct when the image kept in its place comes from the same source
@@ -34,6 +35,7 @@ from dedup_nearcopies import KINDS, write_benchmark_store  # noqa: E402
 from gantk.datasets.dedup import compute_codes, deduplicate, find_groups  # noqa: E402
 from gantk.datasets.dedup.buckets import groups_of  # noqa: E402
 from gantk.datasets.dedup.train import train_hash_model  # noqa: E402
+from gantk.datasets.dedup.variants import MAX_VARIANTS  # noqa: E402
 from gantk.store import ImageStore  # noqa: E402
 
 
@@ -106,6 +108,8 @@ def main() -> None:
     parser.add_argument("--json", type=Path, default=None, help="write the results here")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--variants", type=int, nargs="+", default=[0, 4, 6, 10],
+                        help="alignment probes per image to score (first V of the table)")
     parser.add_argument("--stability", type=float, default=None,
                         help="bit-stability weight (default: the library's)")
     args = parser.parse_args()
@@ -121,16 +125,21 @@ def main() -> None:
     extra = {} if args.stability is None else {"stability": args.stability}
     train_hash_model(out / "store", out / "model", seed=args.seed, device=args.device, **extra)
     train_s = time.perf_counter() - t
-    compute_codes(out / "store", out / "model", out / "codes.npy", device=args.device)
+    compute_codes(out / "store", out / "model", out / "codes.npy", device=args.device,
+                  variants=MAX_VARIANTS)
     codes = np.load(out / "codes.npy")
+    probes = np.load(out / "codes.variants.npy")
     results = {}
-    for radius in (0, 1, 2):
-        groups = find_groups(store, codes, radius=radius, verify="none")
-        results[f"ae r={radius} unverified"] = score(groups, truth, kinds)
-        for thumb, threshold in ((16, 0.9), (16, 0.8), (8, 0.9), (8, 0.8)):
-            groups = find_groups(store, codes, radius=radius, verify="pixels",
-                                 threshold=threshold, thumb=thumb)
-            results[f"ae r={radius} pixels{thumb}>={threshold}"] = score(groups, truth, kinds)
+    for variants in args.variants:
+        for radius in (0, 1, 2):
+            base = f"ae v={variants} r={radius}"
+            kw = {"radius": radius, "variants": probes[:, :variants]}
+            results[f"{base} unverified"] = score(find_groups(store, codes, verify="none", **kw),
+                                                  truth, kinds)
+            for thumb, threshold in ((16, 0.9), (16, 0.93), (16, 0.95), (8, 0.93)):
+                groups = find_groups(store, codes, verify="pixels", threshold=threshold,
+                                     thumb=thumb, **kw)
+                results[f"{base} pixels{thumb}>={threshold}"] = score(groups, truth, kinds)
     results["exact bytes"] = score(byte_groups(store), truth, kinds)
     images, _ = store.get_many(np.arange(store.count))
     gray = (images.astype(float) @ [0.299, 0.587, 0.114]).round().astype(np.uint8)
@@ -139,7 +148,8 @@ def main() -> None:
         for distance in (4, 8, 12):
             results[f"{name} <={distance} bits"] = score(hash_groups(bits, distance), truth,
                                                          kinds)
-    summary = deduplicate(out / "store", out / "codes.npy", out / "dedup",
+    compute_codes(out / "store", out / "model", out / "default-codes.npy", device=args.device)
+    summary = deduplicate(out / "store", out / "default-codes.npy", out / "dedup",
                           report=out / "dedup-report.json", overwrite=True)
     model_cfg = json.loads((out / "model" / "hash_model.json").read_text())
     doc = {"images": len(items), "distinct": int(len(np.unique(truth))),
@@ -149,10 +159,10 @@ def main() -> None:
                                                         if k != "bit_rates"},
            "default_run": summary.metadata(), "results": results,
            "seconds": round(time.perf_counter() - started, 1)}
-    print(f"{'method':32s} {'removed':>8s} {'false':>6s} {'prec':>7s} {'recall':>7s}  "
+    print(f"{'method':38s} {'removed':>8s} {'false':>6s} {'prec':>7s} {'recall':>7s}  "
           + " ".join(f"{k[:6]:>6s}" for k in KINDS))
     for name, r in results.items():
-        print(f"{name:32s} {r['removed']:8d} {r['false_removals']:6d} {r['precision']:7.4f} "
+        print(f"{name:38s} {r['removed']:8d} {r['false_removals']:6d} {r['precision']:7.4f} "
               f"{r['recall']:7.4f}  " + " ".join(f"{r['recall_by_kind'][k]:6.2f}" for k in KINDS))
     print(f"default run ({summary.radius=}, {summary.verify=}): {summary.line()}")
     if args.json:

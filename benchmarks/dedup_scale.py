@@ -4,11 +4,13 @@
 
 1. Bucketing: `--codes` synthetic 128-bit codes (bits drawn with uneven per-bit rates,
    like an autoencoder's) with planted duplicates (3% exact copies, 1% one bit off,
-   1% two bits off). Times gantk's candidate_groups at radius 0, 1, 2 and, as the
+   1% two bits off). Times gantk's candidate_groups at radius 0, 1, 2, and at radius 1 with
+   6 alignment-probe codes per image (the default; random codes here), and, as the
    reference in the same run, a plain Python dict keyed by the code bytes (a linear-time
    hash table); checks every planted duplicate is found.
 2. Hashing: a synthetic 64x64 RGB store of `--images` images; times compute_codes (LMDB
-   read + crop + encode + write) and, as the reference, reading the same images alone.
+   read + crop + encode + write) without probes and with the default 6, and, as the
+   reference, reading the same images alone.
 Repeats are interleaved; the median is reported.
 """
 
@@ -60,8 +62,9 @@ def timed(fn, *args, **kwargs):
 
 def bucketing(n: int, repeats: int) -> dict:
     codes, planted = synthetic_codes(n)
+    probes = np.random.default_rng(2).integers(0, 256, size=(n, 6, 16), dtype=np.uint8)
     times: dict[str, list[float]] = {"dict radius=0 (reference)": [], "radius=0": [],
-                                     "radius=1": [], "radius=2": []}
+                                     "radius=1": [], "radius=2": [], "radius=1 + 6 probes": []}
     found = {}
     candidate_groups(codes[:1000], 1)  # warm-up: imports
     for _ in range(repeats):
@@ -74,6 +77,7 @@ def bucketing(n: int, repeats: int) -> dict:
                 label[g] = g_id
             same = label[planted[:, 0]] == label[planted[:, 1]]
             found[f"radius={radius}"] = round(float(same.mean()), 4)
+        times["radius=1 + 6 probes"].append(timed(candidate_groups, codes, 1, probes)[0])
     med = {k: statistics.median(v) for k, v in times.items()}
     ref = med["dict radius=0 (reference)"]
     return {"codes": n, "seconds": {k: round(v, 3) for k, v in med.items()},
@@ -97,15 +101,20 @@ def hashing(images: int, repeats: int, work: Path) -> dict:
         for start in range(0, store.count, 512):
             store.get_many(np.arange(start, min(start + 512, store.count)))
 
-    reads, hashes = [], []
+    reads, hashes, probed = [], [], []
     for _ in range(repeats):
         reads.append(timed(read_all)[0])
         hashes.append(timed(compute_codes, work / "store", model, work / "codes.npy",
+                            batch_size=512, device="cpu", variants=0)[0])
+        probed.append(timed(compute_codes, work / "store", model, work / "codes.npy",
                             batch_size=512, device="cpu")[0])
     read_s, hash_s = statistics.median(reads), statistics.median(hashes)
+    probe_s = statistics.median(probed)
     return {"images": images, "hashes_per_second": round(images / hash_s, 1),
+            "images_per_second_with_6_probes": round(images / probe_s, 1),
             "read_only_images_per_second (reference)": round(images / read_s, 1),
-            "hash_vs_read_time": round(hash_s / read_s, 2)}
+            "hash_vs_read_time": round(hash_s / read_s, 2),
+            "probes_vs_plain_time": round(probe_s / hash_s, 2)}
 
 
 def main() -> None:

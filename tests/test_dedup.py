@@ -120,7 +120,7 @@ def test_report_dest_and_contact_sheet(hash_model, photo_store, tmp_path):
     assert report["kept"] + report["removed"] == 44 and report["group_count"] == summary.groups
     for keys, indices in zip(report["groups"], report["group_indices"]):
         assert keys == [f"tile/{i:02d}" for i in indices] and indices == sorted(indices)
-    assert report["settings"]["radius"] == summary.radius == 2
+    assert report["settings"]["radius"] == summary.radius == 1
     dest = ImageStore(tmp_path / "out")
     assert dest.count == summary.kept
     kept = [i for i in range(44) if i not in {j for g in report["group_indices"] for j in g[1:]}]
@@ -204,3 +204,57 @@ def test_ingest_with_dedup(tmp_path):
     assert "22 ingested" in proc.stdout and "2 duplicates" in proc.stdout
     assert ImageStore(tmp_path / "store-raw").count == 22
     assert ImageStore(dest).count == 20
+
+
+def test_probe_codes_link_images():
+    rng = np.random.default_rng(1)
+    codes = rng.integers(0, 256, size=(20, 16), dtype=np.uint8)
+    probes = rng.integers(0, 256, size=(20, 3, 16), dtype=np.uint8)
+    probes[5, 2] = codes[9]  # a warp of image 5 hashes like image 9
+    assert candidate_groups(codes, 0) == []
+    assert [g.tolist() for g in candidate_groups(codes, 0, probes)] == [[5, 9]]
+    probes[12, 0] = probes[17, 1]  # two warps meet: their images are linked too
+    assert [g.tolist() for g in candidate_groups(codes, 0, probes)] == [[5, 9], [12, 17]]
+
+
+def test_probe_codes_deterministic_and_recorded(hash_model, photo_store, tmp_path):
+    compute_codes(photo_store, hash_model, tmp_path / "c.npy", batch_size=7, device="cpu")
+    probes = np.load(tmp_path / "c.variants.npy")
+    assert probes.shape == (44, 6, 16)
+    for original, copy in COPIES.items():
+        assert np.array_equal(probes[original], probes[copy])
+    summary = deduplicate(photo_store, tmp_path / "c.npy", tmp_path / "out")
+    assert json.loads(summary.report.read_text())["settings"]["variants"] == 6
+    compute_codes(photo_store, hash_model, tmp_path / "n.npy", device="cpu", variants=0)
+    assert np.load(tmp_path / "n.variants.npy").shape == (44, 0, 16)
+    with pytest.raises(GantkError, match="variants must be 0 to 10"):
+        compute_codes(photo_store, hash_model, tmp_path / "x.npy", device="cpu", variants=11)
+
+
+def test_verification_aligns_shifted_copies():
+    """A copy cut 3 source pixels (5%) off passes only when alignment is searched; a
+    distinct tile never passes."""
+    from gantk.datasets.dedup.verify import split_group, thumbnails
+
+    photo = skimage_data.astronaut()
+    cut = [photo[y:y + 64, x:x + 64] for y, x in ((200, 150), (203, 153), (300, 300))]
+    crops = np.stack([np.asarray(Image.fromarray(c).resize((32, 32), Image.Resampling.BOX))
+                      for c in cut])
+    thumbs, aligned = thumbnails(crops), thumbnails(crops, aligned=True)
+    assert float(thumbs[0] @ thumbs[1]) < 0.93  # unaligned, the copy looks different
+    assert [m.tolist() for m in split_group(thumbs, 0.93, aligned)] == [[0, 1], [2]]
+
+
+def test_cli_defaults_match_library():
+    """The command line (which must not import numpy) repeats the library's defaults."""
+    import inspect
+
+    from gantk.datasets.dedup import dedup_cli
+    from gantk.datasets.dedup.codes import compute_codes as codes_fn
+    from gantk.datasets.dedup.dedup import deduplicate as dedup_fn
+
+    cli = {k: p.default.default for k, p in inspect.signature(dedup_cli.dedup).parameters.items()}
+    lib = {k: p.default for fn in (codes_fn, dedup_fn)
+           for k, p in inspect.signature(fn).parameters.items()}
+    for name in ("radius", "verify", "threshold", "thumb", "variants"):
+        assert cli[name] == lib[name], name

@@ -95,21 +95,39 @@ def near_pairs(codes: np.ndarray, radius: int) -> tuple[np.ndarray, np.ndarray]:
     return pairs[:, 0], pairs[:, 1]
 
 
-def candidate_groups(codes: np.ndarray, radius: int = 0) -> list[np.ndarray]:
+def candidate_groups(codes: np.ndarray, radius: int = 0,
+                     variants: np.ndarray | None = None) -> list[np.ndarray]:
     """Groups of image indices (ascending, 2+ members) whose codes are equal or, with
-    `radius` > 0, joined by a chain of codes within that Hamming distance."""
+    `radius` > 0, joined by a chain of codes within that Hamming distance.
+
+    `variants` `(N, V, 16)`: more codes per image (its alignment probes); two images are
+    linked when any code of one meets any code of the other."""
     if len(codes) == 0:
         return []
+    n = len(codes)
+    probes = variants is not None and variants.shape[1] > 0
+    if probes:
+        codes = np.concatenate([codes, np.asarray(variants).reshape(-1, codes.shape[1])])
     distinct, inverse = unique_codes(codes)
     if radius > 0:
-        from scipy.sparse import coo_matrix
-        from scipy.sparse.csgraph import connected_components
-
         i, j = near_pairs(distinct, radius)
-        graph = coo_matrix((np.ones(len(i), np.int8), (i, j)), shape=(len(distinct),) * 2)
-        _, label = connected_components(graph, directed=False)
-        inverse = label[inverse]
-    return groups_of(inverse)
+        inverse = _components(len(distinct), i, j)[inverse]
+    if not probes:
+        return groups_of(inverse)
+    # Row r of the stacked codes belongs to image r (code) or (r - n) // V (a probe);
+    # images sharing any code label are linked: components of the image-label graph.
+    owner = np.concatenate([np.arange(n), np.repeat(np.arange(n), variants.shape[1])])
+    label = _components(n + int(inverse.max()) + 1, owner, n + inverse)
+    return groups_of(label[:n])
+
+
+def _components(count: int, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+    """Connected-component label of each of `count` nodes linked by edges (i, j)."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    graph = coo_matrix((np.ones(len(i), np.int8), (i, j)), shape=(count, count))
+    return connected_components(graph, directed=False)[1]
 
 
 def groups_of(labels: np.ndarray) -> list[np.ndarray]:

@@ -1,9 +1,10 @@
 """Hashing a whole store: 128-bit codes for every image, streamed in batches.
 
 The codes file is a `.npy` of packed uint8 `(N, 16)` (row i = image i, bit order of
-`np.packbits`), written atomically; a JSON sidecar (`codes.json` beside `codes.npy`)
-records which store (fingerprint) and model produced it so that de-duplication refuses
-codes of another store.
+`np.packbits`), written atomically; beside it `codes.variants.npy` `(N, V, 16)` holds the
+codes of each image's V alignment probes (gantk.datasets.dedup.variants); a JSON sidecar
+(`codes.json` beside `codes.npy`) records which store (fingerprint) and model produced it
+so that de-duplication refuses codes of another store.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import numpy as np
 from gantk.atomic import atomic_path, write_text_atomic
 from gantk.datasets.dedup.crops import normalize
 from gantk.datasets.dedup.sample import iter_crops
+from gantk.datasets.dedup.variants import DEFAULT_VARIANTS, variant_params, warped_crops
 from gantk.errors import GantkError
 from gantk.store import ImageStore
 
@@ -29,10 +31,15 @@ def sidecar(codes: Path) -> Path:
     return Path(codes).with_suffix(".json")
 
 
+def variants_path(codes: Path) -> Path:
+    return Path(codes).with_suffix(".variants.npy")
+
+
 def compute_codes(store: Path, model: Path, out: Path, *, batch_size: int = 512,
-                  device: str = "auto",
+                  device: str = "auto", variants: int = DEFAULT_VARIANTS,
                   progress: Callable[[int, int | None], None] | None = None) -> Path:
-    """Hash every image of `store` with the hash model at `model`; write codes to `out`."""
+    """Hash every image of `store` with the hash model at `model`; write codes to `out`
+    (and, with `variants` > 0, the codes of that many alignment probes per image)."""
     from gantk.datasets.dedup.autoencoder import hash_model_files, load_hash_model
     from gantk.device import resolve_device
 
@@ -41,25 +48,35 @@ def compute_codes(store: Path, model: Path, out: Path, *, batch_size: int = 512,
     net.to(dev)
     reader = ImageStore(store)
     out = Path(out)
+    variant_params(variants)  # refuses a bad count before any work
+    how = config["normalization"]
     started = time.perf_counter()
-    with atomic_path(out) as tmp:
+    with atomic_path(out) as tmp, atomic_path(variants_path(out)) as tmp_variants:
         codes = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8,
                                           shape=(reader.count, CODE_BYTES))
+        probes = np.lib.format.open_memmap(tmp_variants, mode="w+", dtype=np.uint8,
+                                           shape=(reader.count, variants, CODE_BYTES))
         done = 0
         for chunk, crops in iter_crops(reader, np.arange(reader.count), batch_size,
                                        config.get("crop", 1.0)):
-            codes[chunk[0]:chunk[-1] + 1] = net.bits(normalize(crops, config["normalization"]),
-                                                     dev)
+            rows = slice(chunk[0], chunk[-1] + 1)
+            codes[rows] = net.bits(normalize(crops, how), dev)
+            if variants:
+                warped = warped_crops(crops, variants).reshape(-1, *crops.shape[1:])
+                probes[rows] = net.bits(normalize(warped, how), dev).reshape(
+                    len(chunk), variants, CODE_BYTES)
             done += len(chunk)
             if progress:
                 progress(done, reader.count)
         codes.flush()
-        del codes
+        probes.flush()
+        del codes, probes
     seconds = time.perf_counter() - started
     write_text_atomic(sidecar(out), json.dumps({
         "store": str(Path(store).resolve()), "count": reader.count,
         "store_fingerprint": reader.meta.get("fingerprint"),
         "model": str(hash_model_files(model)[0].resolve()), "device": str(dev),
+        "variants": variants,
         "seconds": round(seconds, 3),
         "hashes_per_second": round(reader.count / max(seconds, 1e-9), 1),
     }, indent=1))
@@ -82,3 +99,17 @@ def load_codes(codes: Path, store: ImageStore) -> tuple[np.ndarray, dict[str, An
         raise GantkError(f"{codes} holds codes of another store ({len(arr)} codes for "
                          f"{store.count} images in {store.path}); re-run compute_codes")
     return arr, info
+
+
+def load_variant_codes(codes: Path, count: int) -> np.ndarray:
+    """The alignment-probe codes `(N, V, 16)` written beside `codes` (V = 0 when codes
+    were computed without probes, or by an older gantk)."""
+    path = variants_path(codes)
+    if not path.is_file():
+        return np.zeros((count, 0, CODE_BYTES), np.uint8)
+    arr = np.load(path, mmap_mode="r")
+    if arr.dtype != np.uint8 or arr.ndim != 3 or arr.shape[0] != count \
+            or arr.shape[2] != CODE_BYTES:
+        raise GantkError(f"{path}: expected packed uint8 probe codes of shape ({count}, V, "
+                         f"{CODE_BYTES}), got {arr.dtype} {arr.shape}; re-run compute_codes")
+    return arr

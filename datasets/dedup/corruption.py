@@ -27,17 +27,25 @@ def normalize_batch(x: torch.Tensor, how: str) -> torch.Tensor:
     return flat / flat.std(dim=1, keepdim=True, unbiased=False).clamp_min(_STD_FLOOR)
 
 
+def affine(x: torch.Tensor, params: torch.Tensor) -> torch.Tensor:
+    """Resample `(N, C, H, W)` bilinearly (border repeated) under per-image `(scale,
+    shift_x, shift_y)` `(N, 3)`: shifts in grid units (the side is 2), scale > 1 zooms out."""
+    theta = torch.zeros(len(x), 2, 3, dtype=x.dtype, device=x.device)
+    theta[:, 0, 0] = theta[:, 1, 1] = params[:, 0]
+    theta[:, :, 2] = params[:, 1:3]
+    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    return F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
+
+
 def warp(x: torch.Tensor, generator: torch.Generator, shift: float = 0.1,
          zoom: float = 0.08, blur: float = 0.5) -> torch.Tensor:
-    """Random shift (up to `shift` of the side), zoom (1 +- `zoom`) and blur per image."""
+    """Random shift (up to `shift` grid units: half that of the side), zoom (1 +- `zoom`)
+    and blur per image."""
     n = len(x)
     rand = torch.rand((n, 4), generator=generator, device="cpu").to(x.device)
-    scale = 1 + zoom * (2 * rand[:, 0] - 1)
-    theta = torch.zeros(n, 2, 3, device=x.device)
-    theta[:, 0, 0] = theta[:, 1, 1] = scale
-    theta[:, :, 2] = shift * (2 * rand[:, 1:3] - 1)  # grid units: the side is 2
-    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
-    x = F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
+    params = torch.stack([1 + zoom * (2 * rand[:, 0] - 1),
+                          *(shift * (2 * rand[:, 1:3] - 1)).unbind(1)], dim=1)
+    x = affine(x, params)
     sigma = blur * rand[:, 3]
     kernel = torch.stack([torch.exp(-torch.arange(-1, 2, device=x.device) ** 2
                                     / (2 * s.clamp_min(1e-3) ** 2)) for s in sigma])

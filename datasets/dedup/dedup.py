@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from gantk.datasets.dedup.buckets import MAX_RADIUS, candidate_groups
-from gantk.datasets.dedup.codes import load_codes
+from gantk.datasets.dedup.codes import load_codes, load_variant_codes
 from gantk.datasets.dedup.report import write_contact_sheet, write_report
 from gantk.datasets.dedup.summary import DedupSummary
 from gantk.datasets.dedup.verify import DEFAULT_THUMB, VERIFY, verify_groups
@@ -21,24 +21,27 @@ from gantk.errors import GantkError
 from gantk.store import ImageStore, ImageStoreWriter, close_readers, is_store
 
 Progress = Callable[[int, int | None], None]
-DEFAULT_RADIUS = 2
+DEFAULT_RADIUS = 1
 DEFAULT_VERIFY = "pixels"
-DEFAULT_THRESHOLD = 0.9
+DEFAULT_THRESHOLD = 0.93
 REPORT_NAME = "dedup-report.json"
 
 
 def find_groups(store: ImageStore, codes: np.ndarray, radius: int = DEFAULT_RADIUS,
                 verify: str = DEFAULT_VERIFY, threshold: float = DEFAULT_THRESHOLD,
                 crop: float = 1.0, thumb: int = DEFAULT_THUMB,
+                variants: np.ndarray | None = None,
                 progress: Progress | None = None) -> list[np.ndarray]:
-    """Duplicate groups (ascending image indices, 2+ each; the first is kept)."""
+    """Duplicate groups (ascending image indices, 2+ each; the first is kept).
+
+    `variants` `(N, V, 16)`: the alignment-probe codes, also bucketed for candidates."""
     if not 0 <= radius <= MAX_RADIUS:
         raise GantkError(f"radius must be 0 to {MAX_RADIUS} bits, got {radius}")
     if thumb not in (1, 2, 4, 8, 16, 32):
         raise GantkError(f"thumb must divide 32 (2, 4, 8, 16 or 32), got {thumb}")
     if verify not in VERIFY:
         raise GantkError(f"unknown verify {verify!r}; use one of {', '.join(VERIFY)}")
-    groups = candidate_groups(np.asarray(codes), radius)
+    groups = candidate_groups(np.asarray(codes), radius, variants)
     if verify == "pixels":
         groups = verify_groups(store, groups, threshold, crop, thumb, progress)
     return groups
@@ -58,15 +61,17 @@ def deduplicate(store: Path, codes: Path, dest: Path, *, report: Path | None = N
     check_dest(store, dest, overwrite)
     reader = ImageStore(store)
     code_array, code_info = load_codes(Path(codes), reader)
+    probe_codes = load_variant_codes(Path(codes), reader.count)
     crop = _model_crop(code_info)
-    groups = find_groups(reader, code_array, radius, verify, threshold, crop, thumb)
+    groups = find_groups(reader, code_array, radius, verify, threshold, crop, thumb,
+                         probe_codes)
     removed = np.zeros(reader.count, bool)
     for group in groups:
         removed[group[1:]] = True
     stats = {"total": reader.count, "kept": int(reader.count - removed.sum()),
              "removed": int(removed.sum()), "groups": len(groups),
              "largest_group": max((len(g) for g in groups), default=0),
-             "radius": radius, "verify": verify,
+             "radius": radius, "verify": verify, "variants": probe_codes.shape[1],
              "threshold": threshold if verify != "none" else 0.0,
              "thumb": thumb if verify != "none" else 0}
     _write_store(reader, dest, removed, {**stats, "source_store": str(store.resolve()),
@@ -82,7 +87,7 @@ def deduplicate(store: Path, codes: Path, dest: Path, *, report: Path | None = N
         "codes": str(Path(codes).resolve()), "model": code_info.get("model"),
         "contact_sheet": str(sheet) if sheet else None, "seconds": round(seconds, 3),
         "settings": {"radius": radius, "verify": verify, "threshold": threshold,
-                     "thumb": thumb,
+                     "thumb": thumb, "variants": probe_codes.shape[1],
                      "keep": "first index of each group"}})
     return DedupSummary(dest=dest, report=report, contact_sheet=sheet, seconds=seconds,
                         **stats)

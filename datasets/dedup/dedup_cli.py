@@ -19,12 +19,14 @@ def dedup(
     dest: Path = typer.Argument(..., help="ImageStore to write (the kept images)"),
     report: Path | None = typer.Option(None, "--report",
                                        help="JSON report path [default: DEST/dedup-report.json]"),
-    radius: int = typer.Option(2, "--radius", help="Hamming radius probed (0, 1 or 2 bits)"),
+    radius: int = typer.Option(1, "--radius", help="Hamming radius probed (0, 1 or 2 bits)"),
     verify: str = typer.Option("pixels", "--verify",
                                help="check each removal against the kept image: pixels|none"),
-    threshold: float = typer.Option(0.9, "--threshold",
+    threshold: float = typer.Option(0.93, "--threshold",
                                     help="min thumbnail correlation for --verify pixels"),
-    thumb: int = typer.Option(8, "--thumb", help="thumbnail side for --verify pixels (8/16/32)"),
+    thumb: int = typer.Option(16, "--thumb", help="thumbnail side for --verify pixels (8/16/32)"),
+    variants: int = typer.Option(6, "--variants",
+                                 help="alignment probes hashed per image (shifts, zooms; 0-10)"),
     model: Path | None = typer.Option(None, "--model",
                                       help="reuse a trained hash model (skip training)"),
     sample: int = typer.Option(50_000, "--sample", help="images to train the hash model on"),
@@ -43,8 +45,9 @@ def dedup(
 
     summary = dedup_store(store, dest, work_dir=work_dir, report=report, model=model,
                           bars=progress_bar, radius=radius, verify=verify,
-                          threshold=threshold, thumb=thumb, sample=sample, epochs=epochs,
-                          min_steps=min_steps, seed=seed, device=device, overwrite=overwrite)
+                          threshold=threshold, thumb=thumb, variants=variants, sample=sample,
+                          epochs=epochs, min_steps=min_steps, seed=seed, device=device,
+                          overwrite=overwrite)
     typer.echo(summary.line())
 
 

@@ -20,6 +20,7 @@ class DedupSummary:
     verify: str = "none"
     threshold: float = 0.0
     thumb: int = 0
+    variants: int = 0
     largest_group: int = 0
     seconds: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
@@ -35,7 +36,7 @@ class DedupSummary:
             "groups": self.groups, "removed_fraction": round(self.removed_fraction, 6),
             "largest_group": self.largest_group, "radius": self.radius,
             "verify": self.verify, "threshold": self.threshold, "thumb": self.thumb,
-            "seconds": round(self.seconds, 3), "dest": str(self.dest),
+            "variants": self.variants, "seconds": round(self.seconds, 3), "dest": str(self.dest),
             "report": str(self.report),
             "contact_sheet": str(self.contact_sheet) if self.contact_sheet else "",
         }
