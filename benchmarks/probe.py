@@ -51,17 +51,21 @@ def extraction(arch: str, channels: int, batches: int, batch: int) -> None:
           f"{times['forward'] / times['features']:.2f})")
 
 
-def synthetic(n: int, d: int, classes: int = 10, rank: int = 64, seed: int = 0):
-    """Low-rank features plus noise with labels from a noisy linear rule; built in chunks."""
+def synthetic(n: int, d: int, classes: int = 10, rank: int = 512, seed: int = 0):
+    """Features like a conv net's: a power-law spectrum (direction k has scale k^-0.7, as
+    correlated ReLU features have) through a ReLU, plus noise; labels from a noisy linear
+    rule of the latent factors. Built in chunks."""
     gen = torch.Generator().manual_seed(seed)
-    basis = torch.randn(rank, d, generator=gen) / rank**0.5
+    decay = torch.arange(1, rank + 1, dtype=torch.float32) ** -0.7
+    basis = torch.randn(rank, d, generator=gen) * decay[:, None]
     rule = torch.randn(rank, classes, generator=gen)
     X = torch.empty(n, d)
     y = torch.empty(n, dtype=torch.long)
     for start in range(0, n, 2048):
         z = torch.randn(min(2048, n - start), rank, generator=gen)
-        X[start:start + len(z)] = (z @ basis).relu_() + 0.3 * torch.randn(len(z), d, generator=gen)
-        y[start:start + len(z)] = (z @ rule + torch.randn(len(z), classes, generator=gen)).argmax(1)
+        X[start:start + len(z)] = (z @ basis).relu_() + 0.2 * torch.randn(len(z), d, generator=gen)
+        y[start:start + len(z)] = (z @ rule + 2 * torch.randn(len(z), classes,
+                                                              generator=gen)).argmax(1)
     return X, y
 
 
@@ -77,38 +81,52 @@ def standardize_(X: torch.Tensor) -> None:
         part.sub_(mean.float()).div_(std.float())
 
 
-def svm(n: int, d: int, C: float, sklearn_n: int) -> None:
+def accuracy(model, X: torch.Tensor, y: torch.Tensor) -> float:
+    return float((model.predict(X) == y).float().mean() * 100)
+
+
+def timed_fit(X: torch.Tensor, y: torch.Tensor, C: float, **kw):
     from gantk.plugins.evals.l2svm import fit_l2svm
 
     t = time.perf_counter()
-    X, y = synthetic(n, d)
+    model = fit_l2svm(X, y, C, **kw)
+    return model, time.perf_counter() - t
+
+
+def svm(n: int, d: int, C: float, sklearn_n: int, plain_n: int, test_n: int) -> None:
+    t = time.perf_counter()
+    X, y = synthetic(n + test_n, d)
     standardize_(X)
-    print(f"synthetic {n} x {d} fp32 ({X.numel() * 4 / 2**30:.1f} GiB) built in "
-          f"{time.perf_counter() - t:.0f} s; peak RSS so far {peak_rss_gb():.1f} GiB")
+    X, y, Xt, yt = X[:n], y[:n], X[n:], y[n:]  # views: no copy
+    print(f"synthetic {n} (+{test_n} held out) x {d} fp32 ({X.numel() * 4 / 2**30:.1f} GiB) "
+          f"built in {time.perf_counter() - t:.0f} s; peak RSS so far {peak_rss_gb():.1f} GiB")
     if sklearn_n:
         from sklearn.svm import LinearSVC
 
         Xs, ys = X[:sklearn_n], y[:sklearn_n]
-        t = time.perf_counter()
-        ours = fit_l2svm(Xs, ys, C)
-        t_ours = time.perf_counter() - t
+        ours, t_ours = timed_fit(Xs, ys, C)
         t = time.perf_counter()
         sk = LinearSVC(C=C).fit(Xs.numpy(), ys.numpy())
         t_sk = time.perf_counter() - t
-        acc_o = float((ours.predict(Xs) == ys).float().mean() * 100)
-        acc_s = float((torch.from_numpy(sk.predict(Xs.numpy())) == ys).float().mean() * 100)
-        print(f"{sklearn_n} x {d}: ours {t_ours:.1f} s (train acc {acc_o:.2f}), LinearSVC "
-              f"{t_sk:.1f} s (train acc {acc_s:.2f}); speed-up {t_sk / t_ours:.1f}x; peak RSS "
-              f"{peak_rss_gb():.1f} GiB")
-    t = time.perf_counter()
-    model = fit_l2svm(X, y, C, log=lambda m: print(f"  {time.perf_counter() - t:6.0f} s  {m}, "
-                                                   f"peak RSS {peak_rss_gb():.1f} GiB",
-                                                   flush=True))
-    wall = time.perf_counter() - t
-    acc = float((model.predict(X) == y).float().mean() * 100)
+        acc_s = float((torch.from_numpy(sk.predict(Xt.numpy())) == yt).float().mean() * 100)
+        print(f"{sklearn_n} x {d}: ours {t_ours:.1f} s (held-out acc {accuracy(ours, Xt, yt):.2f}),"
+              f" LinearSVC {t_sk:.1f} s (held-out acc {acc_s:.2f}); speed-up "
+              f"{t_sk / t_ours:.1f}x; peak RSS {peak_rss_gb():.1f} GiB")
+    if plain_n:  # the covariance preconditioner against plain conjugate gradients
+        Xs, ys = X[:plain_n], y[:plain_n]
+        for pre in (False, True):
+            model, wall = timed_fit(Xs, ys, C, precondition=pre)
+            print(f"{plain_n} x {d}, {'preconditioned' if pre else 'plain CG':14s}: {wall:6.1f} s, "
+                  f"{model.iterations} Newton steps, {model.data_passes} passes over X, "
+                  f"held-out acc {accuracy(model, Xt, yt):.2f}", flush=True)
+    started = time.perf_counter()
+    model, wall = timed_fit(X, y, C, log=lambda m: print(
+        f"  {time.perf_counter() - started:6.0f} s  {m}, peak RSS {peak_rss_gb():.1f} GiB",
+        flush=True))
     print(f"L2-SVM {n} x {d}, 10 classes, C={C:g}: {wall:.0f} s, {model.iterations} Newton "
-          f"steps, {model.data_passes} passes over X, train accuracy {acc:.2f}%, peak RSS "
-          f"{peak_rss_gb():.1f} GiB, {torch.get_num_threads()} threads")
+          f"steps, {model.data_passes} passes over X, train accuracy {accuracy(model, X, y):.2f}%, "
+          f"held-out {accuracy(model, Xt, yt):.2f}%, peak RSS {peak_rss_gb():.1f} GiB, "
+          f"{torch.get_num_threads()} threads")
 
 
 def main() -> None:
@@ -116,7 +134,11 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=50_000)
     parser.add_argument("--d", type=int, default=28_672)
     parser.add_argument("--C", type=float, default=1e-3)
-    parser.add_argument("--sklearn-n", type=int, default=0)
+    parser.add_argument("--sklearn-n", type=int, default=0,
+                        help="also time LinearSVC (and ours) on this many rows")
+    parser.add_argument("--plain-n", type=int, default=0,
+                        help="also fit this many rows without the preconditioner, and with it")
+    parser.add_argument("--test-n", type=int, default=5000, help="held-out rows for accuracy")
     parser.add_argument("--batches", type=int, default=4)
     parser.add_argument("--batch", type=int, default=128)
     parser.add_argument("--skip-extraction", action="store_true")
@@ -124,7 +146,7 @@ def main() -> None:
     if not args.skip_extraction:
         extraction("dcgan-imagenet32", 3, args.batches, args.batch)
         extraction("dcgan", 1, args.batches, args.batch)
-    svm(args.n, args.d, args.C, args.sklearn_n)
+    svm(args.n, args.d, args.C, args.sklearn_n, args.plain_n, args.test_n)
 
 
 if __name__ == "__main__":

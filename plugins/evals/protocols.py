@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from gantk.plugins.evals.l2svm import L2SVM, fit_l2svm
+from gantk.plugins.evals.l2svm import L2SVM, fit_l2svm, preconditioner_for
 
 PAPER_CS = (1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3, 1e-2)  # svhn_semisup_analysis.py
 Log = Callable[[str], None]
@@ -157,14 +157,15 @@ def full_protocol(train: np.ndarray, train_labels: np.ndarray, pool: np.ndarray,
     X = load_rows(train, everything, std)  # pool rows first: X[:len(pool)] is a view
     y = torch.from_numpy(train_labels[everything])
     per_c, model = [], None
+    pre = preconditioner_for(X)  # one covariance estimate serves every fit
     for C in sorted(cs):
-        model = fit_l2svm(X[:len(pool)], y[:len(pool)], C, init=model)
+        model = fit_l2svm(X[:len(pool)], y[:len(pool)], C, init=model, precondition=pre)
         err = float((model.predict(X[len(pool):]) != y[len(pool):]).float().mean() * 100)
         per_c.append({"C": C, "val_error": err})
         if log:
             log(f"C={C:g}: validation error {err:.2f} ({model.iterations} Newton steps)")
     best = min(per_c, key=lambda r: r["val_error"])
-    final = fit_l2svm(X, y, best["C"])
+    final = fit_l2svm(X, y, best["C"], precondition=pre)
     del X
     w, b = std.fold(final)
     test_err = float(errors(test, np.arange(len(test)), test_labels, [(w, b, final.classes)])[0])
