@@ -167,6 +167,10 @@ def test_near_pairs_match_brute_force():
         assert set(zip(*near_pairs(codes, radius))) == want
     codes[200] = codes[100]
     assert any({100, 200} <= set(g.tolist()) for g in candidate_groups(codes, 0))
+    from gantk.datasets.dedup.buckets import _chunk_keys
+
+    for whole, chunked in zip(_chunk_keys(codes, 3), _chunk_keys(codes, 3, rows=7)):
+        assert np.array_equal(whole, chunked)  # unpacking in slices changes nothing
 
 
 def test_cli_dedup(photo_store, tmp_path):

@@ -38,19 +38,24 @@ def hamming(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.bitwise_count(np.bitwise_xor(a, b)).sum(axis=1, dtype=np.int64)
 
 
-def _chunk_keys(codes: np.ndarray, chunks: int) -> list[np.ndarray]:
-    """One uint64 key per code and chunk, bits dealt round-robin by firing rate."""
-    bits = np.unpackbits(codes, axis=1)
-    rates = bits.mean(axis=0)
-    balance = np.abs(rates - 0.5)  # most informative bits first, dealt in turn
+def _chunk_keys(codes: np.ndarray, chunks: int, rows: int = 1 << 18) -> list[np.ndarray]:
+    """One uint64 key per code and chunk, bits dealt round-robin by firing rate.
+
+    Codes are unpacked `rows` at a time (a byte per bit only for those), so the extra
+    memory is the keys themselves: 8 bytes per code and chunk."""
+    ones = np.zeros(codes.shape[1] * 8, np.int64)
+    for start in range(0, len(codes), rows):
+        ones += np.unpackbits(codes[start:start + rows], axis=1).sum(axis=0, dtype=np.int64)
+    balance = np.abs(ones / max(len(codes), 1) - 0.5)  # most informative bits first
     order = np.argsort(balance, kind="stable")
-    keys = []
-    for c in range(chunks):
-        cols = order[c::chunks]
-        packed = np.packbits(bits[:, cols], axis=1)
-        padded = np.zeros((len(codes), 8), np.uint8)
-        padded[:, :packed.shape[1]] = packed
-        keys.append(padded.view(">u8").ravel().astype(np.uint64))
+    keys = [np.zeros(len(codes), np.uint64) for _ in range(chunks)]
+    for start in range(0, len(codes), rows):
+        bits = np.unpackbits(codes[start:start + rows], axis=1)
+        for c in range(chunks):
+            packed = np.packbits(bits[:, order[c::chunks]], axis=1)
+            padded = np.zeros((len(bits), 8), np.uint8)
+            padded[:, :packed.shape[1]] = packed
+            keys[c][start:start + len(bits)] = padded.view(">u8").ravel()
     return keys
 
 
