@@ -45,10 +45,15 @@ class HashModelConfig(Config):
 class CodesConfig(Config):
     batch_size: int = 512
     device: str = Field("auto", description="cpu, cuda or auto")
+    variants: int = Field(6, description="alignment probes hashed per image (0-10)")
 
 
 class DedupConfig(Config):
     overwrite: bool = Field(True, description="replace an earlier de-duplicated store")
+    radius: int = Field(1, description="Hamming radius probed (0, 1 or 2 bits)")
+    verify: str = Field("pixels", description="pixels or none")
+    threshold: float = Field(0.93, description="min aligned thumbnail correlation")
+    thumb: int = Field(16, description="thumbnail side for verification")
 
 
 @asset(name=HASH_MODEL, group_name=GROUP, deps=[SOURCE], kinds={"pytorch"}, pool="gpu",
@@ -77,6 +82,7 @@ def hash_codes(context: AssetExecutionContext, config: CodesConfig,
     model = upstream_path(context.instance, AssetKey(HASH_MODEL))
     path = compute_codes(store, model, workspace.dedup_dir(SOURCE) / "codes",
                          batch_size=config.batch_size, device=config.device,
+                         variants=config.variants,
                          progress=log_progress(context.log.info, "hash codes"))
     return MaterializeResult(metadata={"path": MetadataValue.path(str(path)),
                                        "model": MetadataValue.path(str(model))})
@@ -95,7 +101,9 @@ def dedup_store(context: AssetExecutionContext, config: DedupConfig,
     dest = workspace.store(DEDUP_STORE)
     summary = deduplicate(store, codes, dest,
                           report=workspace.dedup_dir(SOURCE) / "report.json",
-                          overwrite=config.overwrite,
+                          overwrite=config.overwrite, radius=config.radius,
+                          verify=config.verify, threshold=config.threshold,
+                          thumb=config.thumb,
                           progress=log_progress(context.log.info, "de-dup"))
     metadata = {**floats(summary.metadata()), **store_metadata(dest),
                 "removed": MetadataValue.int(summary.removed),

@@ -250,15 +250,18 @@ def test_verification_aligns_shifted_copies():
 
 
 def test_cli_defaults_match_library():
-    """The command line (which must not import numpy) repeats the library's defaults."""
+    """The command line (which must not import numpy) and the Dagster assets' run config
+    repeat the library's defaults."""
     import inspect
 
     from gantk.datasets.dedup import dedup_cli
     from gantk.datasets.dedup.codes import compute_codes as codes_fn
     from gantk.datasets.dedup.dedup import deduplicate as dedup_fn
+    from gantk.pipelines.dedup import CodesConfig, DedupConfig
 
     cli = {k: p.default.default for k, p in inspect.signature(dedup_cli.dedup).parameters.items()}
     lib = {k: p.default for fn in (codes_fn, dedup_fn)
            for k, p in inspect.signature(fn).parameters.items()}
+    dagster = {**CodesConfig().model_dump(), **DedupConfig().model_dump()}
     for name in ("radius", "verify", "threshold", "thumb", "variants"):
-        assert cli[name] == lib[name], name
+        assert cli[name] == lib[name] == dagster[name], name
