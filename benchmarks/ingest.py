@@ -70,7 +70,7 @@ def plain_loop(path: Path) -> int:
 
 
 def gantk_ingest(src: Path, dest: Path, workers: int | None) -> int:
-    from gantk.ingest import ingest
+    from gantk.ingest.engine import ingest
 
     shutil.rmtree(dest, ignore_errors=True)
     return ingest("lsun", src, dest, resolution=RESOLUTION, workers=workers).ingested
@@ -117,7 +117,7 @@ def _timed(fn, *args) -> tuple[float, float]:
 
 
 def main() -> None:
-    from gantk.parallel import usable_cpus
+    from gantk.ingest.parallel import usable_cpus
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=int, default=2000)

@@ -26,9 +26,9 @@ def peak_rss_gb() -> float:
 
 
 def extraction(arch: str, channels: int, batches: int, batch: int) -> None:
-    from gantk.config import make_config
-    from gantk.plugins.evals.features import DiscriminatorFeatures
-    from gantk.registry import get_registry
+    from gantk.contract.registry import get_registry
+    from gantk.plugins.evals.lib.features import DiscriminatorFeatures
+    from gantk.training.config import make_config
 
     cfg = make_config({"architecture": arch, "resolution": 32, "channels": channels})
     _, D = get_registry().architecture(arch).build(cfg)
@@ -86,7 +86,7 @@ def accuracy(model, X: torch.Tensor, y: torch.Tensor) -> float:
 
 
 def timed_fit(X: torch.Tensor, y: torch.Tensor, C: float, **kw):
-    from gantk.plugins.evals.l2svm import fit_l2svm
+    from gantk.plugins.evals.lib.l2svm import fit_l2svm
 
     t = time.perf_counter()
     model = fit_l2svm(X, y, C, **kw)

@@ -33,11 +33,11 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-import gantk.trainer
-from gantk.config import make_config, parse_options
-from gantk.data import EpochBatchSampler, ImageStoreDataset, make_loader
+import gantk.training.trainer as trainer_module
 from gantk.store import ImageStoreWriter
-from gantk.trainer import Trainer
+from gantk.training.config import make_config, parse_options
+from gantk.training.data import EpochBatchSampler, ImageStoreDataset, make_loader
+from gantk.training.trainer import Trainer
 
 NZ, NGF, NDF = 100, 64, 64
 
@@ -78,7 +78,7 @@ def reference_models(resolution: int, nc: int) -> tuple[nn.Module, nn.Module]:
 
 def registry_models(arch: str, resolution: int, nc: int) -> tuple[nn.Module, nn.Module]:
     """Another architecture's G and D from the registry, D ending in a Sigmoid as main.py's."""
-    from gantk.registry import get_registry
+    from gantk.contract.registry import get_registry
 
     config = make_config({"architecture": arch, "resolution": resolution, "channels": nc})
     netG, netD = get_registry().architecture(arch).build(config)
@@ -175,11 +175,11 @@ class GantkStep:
         if self.freeze_d:
             self.trainer.train_step([self.batch])
             return
-        frozen, gantk.trainer.frozen = gantk.trainer.frozen, lambda module: nullcontext()
+        frozen, trainer_module.frozen = trainer_module.frozen, lambda m: nullcontext()
         try:
             self.trainer.train_step([self.batch])
         finally:
-            gantk.trainer.frozen = frozen
+            trainer_module.frozen = frozen
 
 
 def step_flops(step: Callable[[], None]) -> int:

@@ -16,9 +16,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from gantk.config import make_config
-from gantk.evaluate import run_eval
-from gantk.trainer import Trainer
+from gantk.evaluation.runner import run_eval
+from gantk.training.config import make_config
+from gantk.training.trainer import Trainer
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tests.conftest import write_store  # noqa: E402  (the suite's real-LMDB store writer)

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gantk import hookimpl
+from gantk.contract.specs import DatasetSpec, Record
 from gantk.errors import GantkError
-from gantk.specs import DatasetSpec, Record
 
 if TYPE_CHECKING:  # numpy is imported where used: listing plugins stays light
     import numpy as np

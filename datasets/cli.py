@@ -28,10 +28,10 @@ def ingest(
                                         "e.g. radius=1, epochs=5 (see `gantk dedup --help`)"),
 ) -> None:
     """Ingest SRC with SOURCE into DEST; resumable, skips and reports bad inputs."""
-    from gantk.config import parse_options
-    from gantk.ingest import REPORT_NAME
-    from gantk.ingest import ingest as run_ingest
+    from gantk.ingest.engine import REPORT_NAME
+    from gantk.ingest.engine import ingest as run_ingest
     from gantk.progress import progress_bar
+    from gantk.training.config import parse_options
 
     raw = dest.with_name(f"{dest.name}-raw") if dedup else dest
     try:

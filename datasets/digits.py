@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from gantk import hookimpl
-from gantk.specs import DatasetSpec, Record
+from gantk.contract.specs import DatasetSpec, Record
 
 
 def open_digits(path: Path, options: dict[str, Any]) -> Iterator[Record]:

@@ -5,7 +5,7 @@ are (no detection).
 Photo folder options: `min_size` (pixels, default 64: keep detections at least that
 wide), `margin` (fraction of the face added on each side, default 0.25),
 `min_neighbors`, `scale_factor`, `detect_side`. Each face is stored under the source key
-`<photo path>#face<i>`. CelebA options: see gantk.datasets.celeba.
+`<photo path>#face<i>`. CelebA options: see gantk.datasets.lib.celeba.
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from gantk import hookimpl
-from gantk.datasets.celeba import celeba_classes, celeba_length, image_folder, open_celeba
-from gantk.datasets.face_detect import detect_faces, face_settings
-from gantk.datasets.files import image_files, source_key
-from gantk.specs import DatasetSpec, Record, Skipped
+from gantk.contract.specs import DatasetSpec, Record, Skipped
+from gantk.datasets.lib.celeba import celeba_classes, celeba_length, image_folder, open_celeba
+from gantk.datasets.lib.face_detect import detect_faces, face_settings
+from gantk.datasets.lib.files import image_files, source_key
 
 
 def open_faces(path: Path, options: dict[str, Any]) -> Iterator[Record | Skipped]:

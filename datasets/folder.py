@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from gantk import hookimpl
-from gantk.datasets.files import image_files, source_key
+from gantk.contract.specs import DatasetSpec, Record
+from gantk.datasets.lib.files import image_files, source_key
 from gantk.errors import GantkError
-from gantk.specs import DatasetSpec, Record
 
 
 def _labels_wanted(options: dict[str, Any]) -> bool:

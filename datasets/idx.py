@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gantk import hookimpl
+from gantk.contract.specs import DatasetSpec, Record
 from gantk.errors import GantkError
-from gantk.specs import DatasetSpec, Record
 
 if TYPE_CHECKING:
     import numpy as np

@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from gantk import hookimpl
-from gantk.datasets.files import image_files, is_hidden, is_image_name, source_key
+from gantk.contract.specs import DatasetSpec, Record, Skipped
+from gantk.datasets.lib.files import image_files, is_hidden, is_image_name, source_key
 from gantk.errors import GantkError
-from gantk.specs import DatasetSpec, Record, Skipped
 
 WNID = re.compile(r"^n\d{8}$")
 

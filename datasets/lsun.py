@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from gantk import hookimpl
+from gantk.contract.specs import DatasetSpec, Record
 from gantk.errors import GantkError
-from gantk.specs import DatasetSpec, Record
 
 
 def lmdb_path(path: Path) -> Path:

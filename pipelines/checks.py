@@ -21,8 +21,8 @@ from dagster import (
     asset_check,
 )
 
+from gantk.contract.specs import EvalSpec
 from gantk.pipelines.metadata import latest_metadata
-from gantk.specs import EvalSpec
 
 DECODE_SAMPLE = 16
 # Mean per-pixel standard deviation across generated samples (images in [-1, 1]) below
@@ -113,8 +113,8 @@ def no_nan(run_dir: Path) -> AssetCheckResult:
 
 def not_collapsed(run_dir: Path, n: int = 64, seed: int = 0) -> AssetCheckResult:
     """Samples of the trained generator differ: mean per-pixel std above COLLAPSE_SPREAD."""
-    from gantk.runs import load_run
-    from gantk.sampling import generate
+    from gantk.training.runs import load_run
+    from gantk.training.sampling import generate
 
     run = load_run(run_dir, device="cpu")
     images = generate(run.generator, run.sample_z(n, seed=seed))

@@ -18,6 +18,7 @@ from dagster import (
     define_asset_job,
 )
 
+from gantk.contract.registry import Registry, get_registry
 from gantk.pipelines.checks import store_check
 from gantk.pipelines.dedup import DEDUP_ASSETS, DEDUP_STORE
 from gantk.pipelines.evaluate import GROUPS, eval_assets, eval_specs
@@ -25,7 +26,6 @@ from gantk.pipelines.ingest import ingest_assets
 from gantk.pipelines.resources import Workspace
 from gantk.pipelines.train import KEY as MODEL_KEY
 from gantk.pipelines.train import train_asset, train_partitions
-from gantk.registry import Registry, get_registry
 
 # The demo chain from the UI: Fashion-MNIST -> a short training -> every eval/figure.
 DEMO_JOB_CONFIG = {"ops": {

@@ -1,7 +1,7 @@
 """The `evaluate` and `visualize` groups: one asset per registered eval/visualization plugin.
 
 Each asset shares the trained model's dataset x architecture partitions, runs
-`gantk.evaluate.run_eval` (the function behind `gantk eval` and `gantk viz`) on the
+`gantk.evaluation.runner.run_eval` (the function behind `gantk eval` and `gantk viz`) on the
 partition's latest trained run, and reports metrics as floats and figures as small
 embedded PNGs. Plugins registered later show up as assets without edits here.
 """
@@ -21,14 +21,14 @@ from dagster import (
 )
 from pydantic import Field
 
+from gantk.contract.registry import Registry
+from gantk.contract.specs import EvalSpec
 from gantk.pipelines.checks import above_baseline, baseline_spec
 from gantk.pipelines.ingest import asset_name
 from gantk.pipelines.metadata import floats, png_markdown, upstream_path
 from gantk.pipelines.resources import Workspace
 from gantk.pipelines.train import KEY as MODEL_KEY
 from gantk.pipelines.train import partition_dims, training_store
-from gantk.registry import Registry
-from gantk.specs import EvalSpec
 
 GROUPS = {"eval": "evaluate", "visualization": "visualize"}
 PREFIXES = {"eval": "eval", "visualization": "viz"}
@@ -58,9 +58,9 @@ def eval_asset(spec: EvalSpec, partitions: MultiPartitionsDefinition,
            description=spec.description or f"the {spec.name} {spec.kind} plugin")
     def _evaluate(context: AssetExecutionContext, config: EvalConfig,
                   workspace: Workspace) -> MaterializeResult:
-        from gantk.config import parse_options
-        from gantk.evaluate import eval_dir, run_eval
-        from gantk.registry import get_registry
+        from gantk.contract.registry import get_registry
+        from gantk.evaluation.runner import eval_dir, run_eval
+        from gantk.training.config import parse_options
 
         run_dir = upstream_path(context.instance, MODEL_KEY, "run_dir", context.partition_key)
         data = None

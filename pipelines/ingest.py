@@ -1,4 +1,4 @@
-"""The `ingest` group: one asset per dataset, each a thin call of `gantk.ingest.ingest`.
+"""The `ingest` group: one asset per dataset, each a thin call of `gantk.ingest.engine.ingest`.
 
 Each asset reads its source path from run config (`src`) or from its environment variable
 (`GANTK_<ASSET>_SRC`); sources that know where their data is installed (the Fashion-MNIST
@@ -22,9 +22,9 @@ from dagster import (
 )
 from pydantic import Field
 
+from gantk.contract.registry import Registry
 from gantk.pipelines.metadata import log_progress, store_metadata
 from gantk.pipelines.resources import Workspace
-from gantk.registry import Registry
 
 GROUP = "ingest"
 
@@ -88,7 +88,7 @@ def source_path(dataset: DatasetAsset, configured: str | None) -> str | None:
         return configured
     if os.environ.get(dataset.env_var):
         return os.environ[dataset.env_var]
-    from gantk.registry import get_registry
+    from gantk.contract.registry import get_registry
 
     registry = get_registry()
     spec = registry.dataset(dataset.source) if dataset.source in registry.names("dataset") else None
@@ -104,8 +104,8 @@ def ingest_asset(dataset: DatasetAsset) -> AssetsDefinition:
                        f"(source {dataset.source!r}; path from {dataset.env_var})")
     def _ingest(context: AssetExecutionContext, config: IngestConfig,
                 workspace: Workspace) -> MaterializeResult:
-        from gantk.config import parse_options
-        from gantk.ingest import ingest
+        from gantk.ingest.engine import ingest
+        from gantk.training.config import parse_options
 
         src = source_path(dataset, config.src)
         dest = workspace.store(dataset.name)

@@ -50,7 +50,7 @@ def store_metadata(path: Path) -> dict[str, Any]:
     """Count, shape, source and fingerprint of an ImageStore, plus a preview grid."""
     import numpy as np
 
-    from gantk.images import save_grid
+    from gantk.grids import save_grid
     from gantk.store import ImageStore
 
     store = ImageStore(path)

@@ -27,12 +27,12 @@ from dagster import (
 )
 from pydantic import Field
 
+from gantk.contract.registry import Registry
 from gantk.pipelines.checks import no_nan, not_collapsed, training_check_specs
 from gantk.pipelines.dedup import DEDUP_STORE
 from gantk.pipelines.ingest import store_of_dataset
 from gantk.pipelines.metadata import png_markdown, upstream_path
 from gantk.pipelines.resources import Workspace
-from gantk.registry import Registry
 
 GROUP = "train"
 ASSET = "trained_model"
@@ -93,9 +93,9 @@ def train_command(config: TrainConfig, preset: str, architecture: str, store: Pa
 
 def check_training_config(config: TrainConfig, preset: str, architecture: str) -> None:
     """Fail before launching anything on what `gantk run` would reject (one line)."""
-    from gantk.config import check_against_registry, make_config, parse_overrides
+    from gantk.contract.registry import get_registry
     from gantk.errors import GantkError
-    from gantk.registry import get_registry
+    from gantk.training.config import check_against_registry, make_config, parse_overrides
 
     try:
         layers = [get_registry().preset(preset).config, {"preset": preset},
@@ -128,7 +128,7 @@ def train_asset(partitions: MultiPartitionsDefinition,
     def trained_model(context: AssetExecutionContext, config: TrainConfig,
                       workspace: Workspace,
                       pipes_subprocess_client: PipesSubprocessClient) -> MaterializeResult:
-        from gantk.registry import get_registry
+        from gantk.contract.registry import get_registry
 
         reg = get_registry()
         dataset, architecture = partition_dims(context)

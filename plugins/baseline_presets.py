@@ -13,8 +13,8 @@ so that `gantk run NAME` compares like with like.
 from __future__ import annotations
 
 from gantk import hookimpl
+from gantk.contract.specs import PresetSpec
 from gantk.plugins.presets import DCGAN
-from gantk.specs import PresetSpec
 
 WGAN_GP = {**DCGAN, "loss": "wgan-gp", "model": {"d_batchnorm": False}, "lr": 1e-4,
            "beta1": 0.0, "beta2": 0.9, "batch_size": 64}

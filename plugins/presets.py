@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from gantk import hookimpl
-from gantk.specs import PresetSpec
+from gantk.contract.specs import PresetSpec
 
 # Paper settings (section 4, Newmu/dcgan_code): Adam lr 2e-4, beta1 0.5, batch 128,
 # z ~ U(-1, 1) of 100 dims, 25 epochs. Weight decay 1e-5 is opt-in (`--set

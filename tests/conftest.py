@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gantk.registry import reset_registry
+from gantk.contract.registry import reset_registry
 from gantk.store import ImageStoreWriter, close_readers
 
 

@@ -20,11 +20,11 @@ PLUGIN_SOURCE = '''
 import numpy as np
 
 from gantk import hookimpl
-from gantk.specs import ArchitectureSpec, DatasetSpec, EvalResult, EvalSpec, Record
+from gantk.contract.specs import ArchitectureSpec, DatasetSpec, EvalResult, EvalSpec, Record
 
 
 def _samples(ctx, n=16):
-    from gantk.sampling import generate
+    from gantk.training.sampling import generate
 
     run = ctx.load()
     return generate(run.generator, run.sample_z(n, seed=ctx.seed))
@@ -38,7 +38,7 @@ def pixel_stats(ctx):
 
 
 def sample_sheet(ctx):
-    from gantk.images import save_grid
+    from gantk.grids import save_grid
     from gantk.store import ImageStore
 
     store = ImageStore(ctx.data)

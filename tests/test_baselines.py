@@ -12,9 +12,9 @@ import pytest
 import torch
 from torch import nn
 
-from gantk.config import make_config
-from gantk.registry import get_registry
-from gantk.trainer import Trainer
+from gantk.contract.registry import get_registry
+from gantk.training.config import make_config
+from gantk.training.trainer import Trainer
 
 BASELINE_PRESETS = ["minimax", "lsgan", "hinge", "wgan-gp", "dcgan-no-bn", "mlp-gan"]
 

@@ -22,7 +22,7 @@ def _cli(*args, env=None, check=False):
 
 
 def test_help_does_not_import_torch():
-    code = ("import sys; from gantk.cli import main\n"
+    code = ("import sys; from gantk.cli.app import main\n"
             "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
             "assert 'torch' not in sys.modules, 'torch imported'\n"
             "assert 'dagster' not in sys.modules, 'dagster imported'")

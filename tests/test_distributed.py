@@ -13,12 +13,12 @@ import pytest
 import torch
 from torch import nn
 
-from gantk.checkpoint import latest_checkpoint, read_checkpoint
-from gantk.distributed import World, param_digest, replicate
 from gantk.errors import ConfigError
-from gantk.launch import torchrun_command
-from gantk.runs import load_run
-from gantk.trainer import choose_amp_dtype, frozen
+from gantk.training.checkpoint import latest_checkpoint, read_checkpoint
+from gantk.training.distributed import World, param_digest, replicate
+from gantk.training.launch import torchrun_command
+from gantk.training.runs import load_run
+from gantk.training.trainer import choose_amp_dtype, frozen
 from tests.conftest import write_store
 
 TINY = ["--set", "model.ngf=8", "--set", "model.ndf=8", "--set", "log_every=2",
@@ -108,9 +108,9 @@ def test_frozen_module_passes_input_gradients_only():
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 def test_cuda_step_has_no_host_sync(tiny_config, tmp_path):
     """On a GPU the step runs autocast + fused Adam without a single host sync."""
-    from gantk.config import make_config
-    from gantk.data import ImageStoreDataset
-    from gantk.trainer import Trainer
+    from gantk.training.config import make_config
+    from gantk.training.data import ImageStoreDataset
+    from gantk.training.trainer import Trainer
 
     trainer = Trainer(make_config(tiny_config, {"device": "cuda"}), tmp_path / "run",
                       log=lambda m: None)

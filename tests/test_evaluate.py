@@ -6,13 +6,13 @@ import json
 
 import pytest
 
-from gantk.config import make_config
+from gantk.contract.registry import PluginInfo, get_registry
+from gantk.contract.specs import EvalResult, EvalSpec
 from gantk.errors import ConfigError
-from gantk.evaluate import run_eval
-from gantk.registry import PluginInfo, get_registry
-from gantk.sampling import generate
-from gantk.specs import EvalResult, EvalSpec
-from gantk.trainer import Trainer
+from gantk.evaluation.runner import run_eval
+from gantk.training.config import make_config
+from gantk.training.sampling import generate
+from gantk.training.trainer import Trainer
 
 
 def _mean_pixel(ctx):

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from gantk.datasets.face_detect import crop_box
-from gantk.ingest import ingest
+from gantk.datasets.lib.face_detect import crop_box
+from gantk.ingest.engine import ingest
 from gantk.store import ImageStore
 from tests.real_files import encode, write
 

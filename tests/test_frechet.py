@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import scipy.linalg
 
-from gantk.plugins.evals.frechet import (
+from gantk.plugins.evals.lib.frechet import (
     frechet_distance,
     gaussian_stats,
     kernel_inception_distance,

@@ -1,4 +1,4 @@
-"""Every hook spec in gantk.hookspecs must have a test that proves it works for a
+"""Every hook spec in gantk.contract.hookspecs must have a test that proves it works for a
 third-party plugin: a test marked `@pytest.mark.hooks("register_…")` that installs a
 plugin implementing the hook and observes its effect (see tests/test_plugin_package.py).
 
@@ -10,7 +10,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-from gantk import PROJECT, hookspecs
+from gantk import PROJECT
+from gantk.contract import hookspecs
 
 TESTS = Path(__file__).resolve().parent
 

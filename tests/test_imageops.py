@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from gantk.imageops import BadImage, prepare
+from gantk.ingest.decode import BadImage, prepare
 from tests.real_files import bad_inputs, encode, photo, png_bomb
 
 

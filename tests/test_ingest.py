@@ -17,7 +17,7 @@ import pytest
 from PIL import Image
 
 from gantk.errors import GantkError
-from gantk.ingest import ingest
+from gantk.ingest.engine import ingest
 from gantk.store import ImageStore, ImageStoreWriter, read_metadata
 from tests.real_files import bad_inputs, encode, photo, write
 

@@ -8,7 +8,7 @@ import torch
 from sklearn.datasets import load_digits
 from sklearn.svm import LinearSVC
 
-from gantk.plugins.evals.l2svm import _targets, fit_l2svm, objective
+from gantk.plugins.evals.lib.l2svm import _targets, fit_l2svm, objective
 
 
 def _split(X, y, n_train, seed=0):
@@ -68,7 +68,7 @@ def _correlated(n: int, d: int, seed: int = 0):
 
 
 def test_preconditioner_inverts_its_matrix():
-    from gantk.plugins.evals.svm_precond import CovariancePreconditioner
+    from gantk.plugins.evals.lib.svm_precond import CovariancePreconditioner
 
     X, _ = _correlated(500, 60)
     pre = CovariancePreconditioner.from_rows(X, rows=200, rank=20)

@@ -8,10 +8,10 @@ import math
 import pytest
 import torch
 
-from gantk.config import make_config
-from gantk.registry import get_registry
-from gantk.specs import LossSpec
-from gantk.trainer import Trainer
+from gantk.contract.registry import get_registry
+from gantk.contract.specs import LossSpec
+from gantk.training.config import make_config
+from gantk.training.trainer import Trainer
 
 LOG2 = math.log(2.0)
 
@@ -138,7 +138,7 @@ def test_trainer_adds_penalty_on_detached_fakes(small_store, tmp_path):
         return calls[-1][-1]
 
     spec = LossSpec("recording-gp", d_loss, base.g_loss, penalty, critic_steps=3)
-    from gantk.registry import PluginInfo
+    from gantk.contract.registry import PluginInfo
 
     get_registry().add("loss", spec, PluginInfo("t", "tests", "0", __name__, False))
     config = make_config({"data": str(small_store), "loss": "recording-gp", "batch_size": 8,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from gantk.config import make_config
-from gantk.registry import get_registry
+from gantk.contract.registry import get_registry
+from gantk.training.config import make_config
 
 
 def _build(name, **cfg):

@@ -12,7 +12,7 @@ from dagster import (
     materialize,
 )
 
-from gantk.registry import reset_registry
+from gantk.contract.registry import reset_registry
 from tests.conftest import write_store
 from tests.plugin_package import MODULE, write_plugin_package
 
@@ -37,7 +37,7 @@ def _keys(assets, group=None):
 def test_definitions_load():
     import importlib
 
-    from gantk.registry import get_registry
+    from gantk.contract.registry import get_registry
 
     # Load the module as `dagster dev` does (again, in case a test imported it earlier).
     module = importlib.reload(importlib.import_module("gantk.pipelines.definitions"))

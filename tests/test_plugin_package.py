@@ -55,7 +55,7 @@ def test_listed_with_package_and_version(example_env):
 
 def test_loading_plugins_stays_light(example_env):
     """Listing plugins (and so `gantk --help`) imports neither torch nor numpy."""
-    code = ("import sys; from gantk.registry import get_registry; r = get_registry(); "
+    code = ("import sys; from gantk.contract.registry import get_registry; r = get_registry(); "
             "assert 'example-upsample' in r.names('architecture'); "
             "heavy = [m for m in ('torch', 'numpy', 'dagster') if m in sys.modules]; "
             "assert not heavy, heavy")

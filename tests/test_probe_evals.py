@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 import torch
 
-from gantk.config import make_config
+from gantk.contract.registry import get_registry
 from gantk.errors import ConfigError, GantkError
-from gantk.evaluate import run_eval
-from gantk.registry import get_registry
+from gantk.evaluation.runner import run_eval
 from gantk.store import ImageStore
-from gantk.trainer import Trainer
+from gantk.training.config import make_config
+from gantk.training.trainer import Trainer
 from tests.conftest import write_store
 
 PROBE = {"labels_per_class": 5, "draws": 3, "val_draws": 2, "val_size": 40,
@@ -64,7 +64,7 @@ def test_imagenet32_architecture_gives_the_papers_28672_features():
               if isinstance(m, torch.nn.ConvTranspose2d)]
     assert gconvs == [(512, 512, 2), (512, 256, 1), (256, 256, 2), (256, 128, 1),
                       (128, 128, 2), (128, 3, 1)]
-    from gantk.plugins.evals.features import DiscriminatorFeatures
+    from gantk.plugins.evals.lib.features import DiscriminatorFeatures
 
     with torch.no_grad():
         images = G.eval()(torch.rand(2, 256) * 2 - 1)
@@ -75,12 +75,12 @@ def test_imagenet32_architecture_gives_the_papers_28672_features():
 
 def test_batchnorm_gets_population_statistics_and_features_stream_to_disk(trained, small_store,
                                                                           tmp_path):
-    from gantk.plugins.evals.features import (
+    from gantk.plugins.evals.lib.features import (
         DiscriminatorFeatures,
         extract_to_disk,
         recompute_batchnorm,
     )
-    from gantk.runs import load_run
+    from gantk.training.runs import load_run
 
     D = load_run(trained).discriminator
     store = ImageStore(small_store)

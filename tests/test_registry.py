@@ -9,9 +9,9 @@ from importlib import metadata
 import pytest
 
 from gantk import hookimpl
+from gantk.contract.registry import Registry, build_registry, get_registry
+from gantk.contract.specs import ArchitectureSpec, LossSpec
 from gantk.errors import RegistryError
-from gantk.registry import Registry, build_registry, get_registry
-from gantk.specs import ArchitectureSpec, LossSpec
 
 
 def test_builtins_register_through_hooks():
@@ -34,7 +34,7 @@ def test_unknown_name_lists_registered():
 
 def test_duplicate_name_names_both_packages():
     registry = Registry(None, [])
-    from gantk.registry import PluginInfo
+    from gantk.contract.registry import PluginInfo
 
     first = PluginInfo("a", "pkg-one", "1", "one.mod", False)
     second = PluginInfo("b", "pkg-two", "2", "two.mod", False)
@@ -46,7 +46,7 @@ def test_duplicate_name_names_both_packages():
 
 
 def test_wrong_spec_type_is_an_error():
-    from gantk.registry import PluginInfo
+    from gantk.contract.registry import PluginInfo
 
     registry = Registry(None, [])
     with pytest.raises(RegistryError, match="ArchitectureSpec"):

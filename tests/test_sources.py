@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 
 from gantk.errors import GantkError
-from gantk.imageops import prepare
-from gantk.ingest import ingest
+from gantk.ingest.decode import prepare
+from gantk.ingest.engine import ingest
 from gantk.store import ImageStore
 from tests.real_files import bad_inputs, encode, photo, write
 

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 import torch
 
-from gantk.data import EpochBatchSampler, ImageStoreDataset, make_loader
 from gantk.errors import StoreError
 from gantk.store import ImageStore, ImageStoreWriter, is_store, read_metadata
+from gantk.training.data import EpochBatchSampler, ImageStoreDataset, make_loader
 from tests.conftest import write_store
 
 

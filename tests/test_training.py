@@ -8,11 +8,11 @@ import pytest
 import torch
 from safetensors import safe_open
 
-from gantk.checkpoint import latest_checkpoint, list_checkpoints, read_checkpoint
-from gantk.config import make_config
 from gantk.errors import ConfigError, TrainingError
-from gantk.runs import load_run
-from gantk.trainer import Trainer
+from gantk.training.checkpoint import latest_checkpoint, list_checkpoints, read_checkpoint
+from gantk.training.config import make_config
+from gantk.training.runs import load_run
+from gantk.training.trainer import Trainer
 
 
 def _train(layers, run_dir, resume=False, **override):

@@ -11,12 +11,12 @@ import pytest
 import torch
 from PIL import Image
 
-from gantk.config import make_config
 from gantk.errors import ConfigError
-from gantk.evaluate import run_eval
-from gantk.runs import load_run
-from gantk.sampling import generate
-from gantk.trainer import Trainer
+from gantk.evaluation.runner import run_eval
+from gantk.training.config import make_config
+from gantk.training.runs import load_run
+from gantk.training.sampling import generate
+from gantk.training.trainer import Trainer
 from tests.conftest import write_store
 
 
@@ -42,7 +42,7 @@ def png(path) -> np.ndarray:
 
 
 def test_reference_batch_stats_match_the_batch_itself(run_dir):
-    from gantk.plugins.visualizations.common import numbered_z, reference_z, render
+    from gantk.plugins.visualizations.lib.common import numbered_z, reference_z, render
 
     run = load_run(run_dir)
     ref = reference_z(run, 5)
@@ -122,8 +122,8 @@ def test_guided_backprop_trained_differs_from_random(run_dir, tmp_path):
 
 
 def test_filter_ablation_changes_the_boxed_region_most(run_dir, tmp_path):
-    from gantk.plugins.visualizations.common import numbered_z, reference_z
     from gantk.plugins.visualizations.filter_ablation import ablated
+    from gantk.plugins.visualizations.lib.common import numbered_z, reference_z
 
     boxes = {"seed": 2, "boxes": {str(i): [[2, 4, 18, 20]] if i < 8 else [] for i in range(16)}}
     (tmp_path / "boxes.json").write_text(json.dumps(boxes))
@@ -157,7 +157,7 @@ def test_training_curves_plot_the_logged_metrics(run_dir, tmp_path):
 
 
 def test_unknown_option_and_extra_option_parsing(run_dir, tmp_path):
-    from gantk.commands.evaluate import parse_extra_options
+    from gantk.cli.commands.evaluate import parse_extra_options
 
     assert parse_extra_options(["--a", "3,17,42", "--slerp", "--noise-scale=0.5",
                                 "--layer", "-2"]) == {"a": "3,17,42", "slerp": True,

@@ -1,5 +1,5 @@
 """`python -m gantk …` (and `torchrun -m gantk …`) runs the CLI."""
 
-from gantk.cli import main
+from gantk.cli.app import main
 
 main()

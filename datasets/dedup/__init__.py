@@ -13,7 +13,7 @@ import importlib
 from typing import Any
 
 _WHERE = {"compute_codes": "codes", "deduplicate": "dedup", "find_groups": "dedup",
-          "dedup_store": "pipeline", "DedupSummary": "summary", "train_hash_model": "train"}
+          "dedup_store": "end_to_end", "DedupSummary": "summary", "train_hash_model": "train"}
 
 __all__ = ["DedupSummary", "compute_codes", "dedup_store", "deduplicate", "find_groups",
            "train_hash_model"]

@@ -41,7 +41,7 @@ def compute_codes(store: Path, model: Path, out: Path, *, batch_size: int = 512,
     """Hash every image of `store` with the hash model at `model`; write codes to `out`
     (and, with `variants` > 0, the codes of that many alignment probes per image)."""
     from gantk.datasets.dedup.autoencoder import hash_model_files, load_hash_model
-    from gantk.device import resolve_device
+    from gantk.training.device import resolve_device
 
     net, config = load_hash_model(model)
     dev = resolve_device(device)

@@ -1,6 +1,6 @@
 """`gantk dedup STORE DEST`: the paper's autoencoder-hash de-duplication of any store.
 
-A datasets-wing plugin (listed in gantk.builtins): it adds the command through the same
+A datasets-wing plugin (listed in gantk.contract.builtins): it adds the command through the same
 `register_commands` hook a third-party package would use. Nothing heavy is imported until
 the command runs.
 """

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from gantk.atomic import write_text_atomic
-from gantk.images import save_grid
+from gantk.grids import save_grid
 from gantk.store import ImageStore
 
 SHEET_GROUPS = 16

@@ -35,7 +35,7 @@ def train_hash_model(store: Path, out_dir: Path, *, sample: int | None = 50_000,
 
     from gantk.datasets.dedup.autoencoder import CODE_BITS, HashAutoencoder, save_hash_model
     from gantk.datasets.dedup.corruption import CORRUPTIONS, corrupt_pair
-    from gantk.device import resolve_device
+    from gantk.training.device import resolve_device
 
     if normalization not in NORMALIZATIONS:
         raise GantkError(f"unknown normalization {normalization!r}; use one of "

@@ -15,12 +15,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from gantk import hookimpl
-from gantk.specs import ArchitectureSpec
+from gantk.contract.specs import ArchitectureSpec
 
 if TYPE_CHECKING:
     from torch import nn
 
-    from gantk.config import RunConfig
+    from gantk.training.config import RunConfig
 
 RESOLUTIONS = (16, 32, 64, 128)
 PAPER_WIDTH = {16: 64, 32: 64, 64: 128, 128: 128}
@@ -29,7 +29,7 @@ PAPER_WIDTH = {16: 64, 32: 64, 64: 128, 128: 128}
 def build_dcgan(config: RunConfig, batchnorm: bool | None = None) -> tuple[nn.Module, nn.Module]:
     from torch import nn
 
-    from gantk.plugins.architectures.blocks import (
+    from gantk.plugins.architectures.lib.blocks import (
         Discriminator,
         Generator,
         Reshape,

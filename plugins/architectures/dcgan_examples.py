@@ -9,18 +9,18 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from gantk import hookimpl
-from gantk.specs import ArchitectureSpec
+from gantk.contract.specs import ArchitectureSpec
 
 if TYPE_CHECKING:
     from torch import nn
 
-    from gantk.config import RunConfig
+    from gantk.training.config import RunConfig
 
 
 def build_dcgan_pytorch(config: RunConfig) -> tuple[nn.Module, nn.Module]:
     from torch import nn
 
-    from gantk.plugins.architectures.blocks import (
+    from gantk.plugins.architectures.lib.blocks import (
         Discriminator,
         Generator,
         Reshape,

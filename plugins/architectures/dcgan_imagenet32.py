@@ -13,12 +13,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from gantk import hookimpl
-from gantk.specs import ArchitectureSpec, PresetSpec
+from gantk.contract.specs import ArchitectureSpec, PresetSpec
 
 if TYPE_CHECKING:
     from torch import nn
 
-    from gantk.config import RunConfig
+    from gantk.training.config import RunConfig
 
 # (width, stride) of D's conv layers; G runs the same list backwards.
 D_LAYERS = ((128, 1), (128, 2), (256, 1), (256, 2), (512, 1), (512, 2))
@@ -27,7 +27,7 @@ D_LAYERS = ((128, 1), (128, 2), (256, 1), (256, 2), (512, 1), (512, 2))
 def build_dcgan_imagenet32(config: RunConfig) -> tuple[nn.Module, nn.Module]:
     from torch import nn
 
-    from gantk.plugins.architectures.blocks import (
+    from gantk.plugins.architectures.lib.blocks import (
         Discriminator,
         Generator,
         Reshape,

@@ -7,8 +7,8 @@ from __future__ import annotations
 from functools import partial
 
 from gantk import hookimpl
+from gantk.contract.specs import ArchitectureSpec
 from gantk.plugins.architectures.dcgan import RESOLUTIONS, build_dcgan
-from gantk.specs import ArchitectureSpec
 
 
 @hookimpl

@@ -19,12 +19,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from gantk import hookimpl
-from gantk.specs import ArchitectureSpec
+from gantk.contract.specs import ArchitectureSpec
 
 if TYPE_CHECKING:
     from torch import nn
 
-    from gantk.config import RunConfig
+    from gantk.training.config import RunConfig
 
 RESOLUTIONS = (32, 64)
 G_HIDDEN, D_UNITS, PIECES = 1200, 240, 5
@@ -40,7 +40,7 @@ def build_mlp_gan(config: RunConfig) -> tuple[nn.Module, nn.Module]:
     if opts:
         raise ValueError(f"unknown mlp-gan option(s) {sorted(opts)}; known: ngf, ndf, pieces, "
                          "dropout")
-    from gantk.plugins.architectures.mlp_blocks import (
+    from gantk.plugins.architectures.lib.mlp_blocks import (
         MLPDiscriminator,
         MLPGenerator,
         uniform_init,

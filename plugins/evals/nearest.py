@@ -16,8 +16,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from gantk import hookimpl
+from gantk.contract.specs import EvalContext, EvalResult, EvalSpec
 from gantk.errors import ConfigError
-from gantk.specs import EvalContext, EvalResult, EvalSpec
 
 if TYPE_CHECKING:  # imported inside the functions: listing plugins must not load torch
     import numpy as np
@@ -60,10 +60,10 @@ def run_nearest(ctx: EvalContext) -> EvalResult:
     import numpy as np
     import torch
 
-    from gantk.images import save_grid
+    from gantk.grids import save_grid
     from gantk.progress import progress_bar
-    from gantk.sampling import generate
     from gantk.store import ImageStore
+    from gantk.training.sampling import generate
 
     opts = {k.replace("-", "_"): v for k, v in ctx.options.items()}
     unknown = sorted(set(opts) - set(KNOWN))

@@ -12,8 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 from gantk import hookimpl
+from gantk.contract.specs import EvalContext, EvalResult, EvalSpec
 from gantk.errors import ConfigError
-from gantk.specs import EvalContext, EvalResult, EvalSpec
 
 KNOWN = ("n", "network", "batch_size", "net_size", "net_range", "subsets", "subset_size")
 
@@ -33,9 +33,9 @@ def real_features(ctx: EvalContext, net, n: int, batch_size: int, progress=None)
     import torch
 
     from gantk.atomic import atomic_path
-    from gantk.data import to_model_range
     from gantk.home import gantk_home
     from gantk.store import ImageStore
+    from gantk.training.data import to_model_range
 
     store = ImageStore(ctx.data)
     n = min(n, store.count)
@@ -60,7 +60,7 @@ def fake_features(ctx: EvalContext, net, n: int, batch_size: int, progress=None)
     """Features of `n` generated images (BatchNorm with batch statistics, as dcgan_code)."""
     import numpy as np
 
-    from gantk.sampling import generate
+    from gantk.training.sampling import generate
 
     run = ctx.load()
     z = run.sample_z(n, seed=ctx.seed + 1)
@@ -73,7 +73,7 @@ def fake_features(ctx: EvalContext, net, n: int, batch_size: int, progress=None)
 
 
 def _both(ctx: EvalContext, name: str):
-    from gantk.plugins.evals.feature_nets import load_feature_net
+    from gantk.plugins.evals.lib.feature_nets import load_feature_net
     from gantk.progress import progress_bar
 
     opts = _options(ctx.options, name)
@@ -90,7 +90,7 @@ def _both(ctx: EvalContext, name: str):
 
 
 def run_fid(ctx: EvalContext) -> EvalResult:
-    from gantk.plugins.evals.frechet import frechet_distance, gaussian_stats
+    from gantk.plugins.evals.lib.frechet import frechet_distance, gaussian_stats
 
     _, net, real, fake = _both(ctx, "fid")
     fid = frechet_distance(*gaussian_stats(real), *gaussian_stats(fake))
@@ -100,7 +100,7 @@ def run_fid(ctx: EvalContext) -> EvalResult:
 
 
 def run_kid(ctx: EvalContext) -> EvalResult:
-    from gantk.plugins.evals.frechet import kernel_inception_distance
+    from gantk.plugins.evals.lib.frechet import kernel_inception_distance
 
     opts, net, real, fake = _both(ctx, "kid")
     mean, std = kernel_inception_distance(real, fake, int(opts.get("subsets", 100)),

@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from gantk import hookimpl
+from gantk.contract.specs import EvalContext, EvalResult, EvalSpec
 from gantk.errors import ConfigError
-from gantk.specs import EvalContext, EvalResult, EvalSpec
 
 ROWS = {
     "dcgan": "DCGAN discriminator features",
@@ -68,7 +68,7 @@ def run_probe(ctx: EvalContext) -> EvalResult:
     import numpy as np
 
     from gantk.atomic import write_text_atomic
-    from gantk.plugins.evals.tables import markdown_table
+    from gantk.plugins.evals.lib.tables import markdown_table
     from gantk.progress import console
 
     opts = _options(ctx.options)
@@ -148,8 +148,8 @@ def _load(ctx: EvalContext, step: Any):
     """The run at checkpoint `step` (default: the latest)."""
     if step is None:
         return ctx.load()
-    from gantk.checkpoint import checkpoint_path, list_checkpoints
-    from gantk.runs import load_run
+    from gantk.training.checkpoint import checkpoint_path, list_checkpoints
+    from gantk.training.runs import load_run
 
     path = checkpoint_path(Path(ctx.run_dir), int(step))
     if not path.is_file():
@@ -184,7 +184,7 @@ def _dataset_name(path: Path, store) -> str:
 def _extract(extract, store, path: Path, opts: dict[str, Any]):
     import numpy as np
 
-    from gantk.plugins.evals.features import extract_to_disk
+    from gantk.plugins.evals.lib.features import extract_to_disk
     from gantk.progress import progress_bar
 
     with progress_bar(f"features {path.stem}") as update:
@@ -195,12 +195,12 @@ def _extract(extract, store, path: Path, opts: dict[str, Any]):
 def _extractor(row: str, ctx: EvalContext, run, train, pool, opts: dict[str, Any], log):
     import numpy as np
 
-    from gantk.plugins.evals import features as F
+    from gantk.plugins.evals.lib import features as F
 
     if row == "pixels":
         return F.pixel_features
     if row == "kmeans":
-        from gantk.plugins.evals.kmeans import fit_kmeans_features
+        from gantk.plugins.evals.lib.kmeans import fit_kmeans_features
 
         log("k-means: sampling whitened patches and clustering")
         return fit_kmeans_features(train, pool, k=int(opts.get("kmeans_k", 1600)),
@@ -211,7 +211,7 @@ def _extractor(row: str, ctx: EvalContext, run, train, pool, opts: dict[str, Any
     if row == "random":
         import torch
 
-        from gantk.registry import get_registry
+        from gantk.contract.registry import get_registry
 
         torch.manual_seed(ctx.seed)
         _, discriminator = get_registry().architecture(run.config.architecture).build(run.config)
@@ -227,7 +227,7 @@ def _extractor(row: str, ctx: EvalContext, run, train, pool, opts: dict[str, Any
 
 def _protocol(semisup, opts, ftrain, train_labels, pool, val, ftest, test_labels, seed, log,
               lpc):
-    from gantk.plugins.evals.protocols import PAPER_CS, full_protocol, semisup_protocol
+    from gantk.plugins.evals.lib.protocols import PAPER_CS, full_protocol, semisup_protocol
 
     cs = tuple(float(c) for c in opts.get("cs", PAPER_CS))
     standardize = bool(opts.get("standardize", True))

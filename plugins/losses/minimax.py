@@ -11,8 +11,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from gantk import hookimpl
+from gantk.contract.specs import LossSpec
 from gantk.plugins.losses.nonsaturating import d_loss
-from gantk.specs import LossSpec
 
 if TYPE_CHECKING:
     import torch

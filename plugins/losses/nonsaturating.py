@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from gantk import hookimpl
-from gantk.specs import LossSpec
+from gantk.contract.specs import LossSpec
 
 if TYPE_CHECKING:
     import torch

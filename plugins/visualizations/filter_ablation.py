@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gantk import hookimpl
-from gantk.specs import EvalContext, EvalResult, EvalSpec
+from gantk.contract.specs import EvalContext, EvalResult, EvalSpec
 
 if TYPE_CHECKING:
     import numpy as np
@@ -71,7 +71,7 @@ def ablated(generator: torch.nn.Module, layer: int, drop: list[int],
     every position, with BatchNorm statistics of `reference` taken with the filters gone."""
     import torch
 
-    from gantk.sampling import freeze_batch_stats
+    from gantk.training.sampling import freeze_batch_stats
 
     twin = copy.deepcopy(generator)
     if drop:
@@ -90,7 +90,7 @@ def _with_boxes(images: torch.Tensor, boxes: list[list[list[int]]], scale: int) 
     """uint8 `(N, H, W, 3)` images enlarged `scale` times with red box outlines."""
     import numpy as np
 
-    from gantk.images import to_uint8
+    from gantk.grids import to_uint8
 
     arr = to_uint8(images)
     arr = np.repeat(arr, 3, axis=3) if arr.shape[3] == 1 else arr.copy()
@@ -120,9 +120,9 @@ def filter_ablation(ctx: EvalContext) -> EvalResult:
     import torch
 
     from gantk.errors import ConfigError
-    from gantk.images import grid_array
-    from gantk.plugins.visualizations.canvas import column, panel, save_png
-    from gantk.plugins.visualizations.common import (
+    from gantk.grids import grid_array
+    from gantk.plugins.visualizations.lib.canvas import column, panel, save_png
+    from gantk.plugins.visualizations.lib.common import (
         check_options,
         int_list,
         numbered_z,
@@ -138,7 +138,7 @@ def filter_ablation(ctx: EvalContext) -> EvalResult:
     seed = ctx.seed if seed is None else int(seed)
     if not hasattr(run.generator, "layers") or not hasattr(run.generator, "hidden"):
         raise ConfigError(f"filter-ablation needs a generator with .hidden(z) and .layers() "
-                          f"(gantk.plugins.architectures.blocks.Generator); "
+                          f"(gantk.plugins.architectures.lib.blocks.Generator); "
                           f"{run.config.architecture!r} has none")
     layer = ctx.options.get("layer", -2)
     numbers = sorted(boxes)

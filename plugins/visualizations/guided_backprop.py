@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gantk import hookimpl
-from gantk.specs import EvalContext, EvalResult, EvalSpec
+from gantk.contract.specs import EvalContext, EvalResult, EvalSpec
 
 if TYPE_CHECKING:
     import numpy as np
@@ -63,7 +63,7 @@ def guided_maps(discriminator: torch.nn.Module, images: torch.Tensor,
 
     import torch
 
-    from gantk.sampling import freeze_batch_stats
+    from gantk.training.sampling import freeze_batch_stats
 
     net = copy.deepcopy(discriminator)
     freeze_batch_stats(net, images)
@@ -81,9 +81,9 @@ def real_batch(ctx: EvalContext, run, count: int) -> tuple[torch.Tensor, list[in
     import numpy as np
     import torch
 
-    from gantk.data import to_model_range
     from gantk.errors import ConfigError
     from gantk.store import ImageStore
+    from gantk.training.data import to_model_range
 
     path = ctx.data or run.config.data
     if path is None:
@@ -121,15 +121,15 @@ def guided_backprop(ctx: EvalContext) -> EvalResult:
     import torch
 
     from gantk.atomic import atomic_path
-    from gantk.images import grid_array
-    from gantk.plugins.visualizations.canvas import panel, row, save_png
-    from gantk.plugins.visualizations.common import (
+    from gantk.contract.registry import get_registry
+    from gantk.grids import grid_array
+    from gantk.plugins.visualizations.lib.canvas import panel, row, save_png
+    from gantk.plugins.visualizations.lib.common import (
         check_options,
         positive_int,
         run_record,
         write_json,
     )
-    from gantk.registry import get_registry
 
     check_options(ctx, "guided-backprop", OPTIONS)
     count, features = positive_int(ctx, "images", 8), positive_int(ctx, "features", 6)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from gantk import hookimpl
-from gantk.specs import EvalContext, EvalResult, EvalSpec
+from gantk.contract.specs import EvalContext, EvalResult, EvalSpec
 
 if TYPE_CHECKING:
     import torch
@@ -37,8 +37,8 @@ def latent_walk(ctx: EvalContext) -> EvalResult:
     import torch
 
     from gantk.errors import ConfigError
-    from gantk.images import save_grid
-    from gantk.plugins.visualizations.common import (
+    from gantk.grids import save_grid
+    from gantk.plugins.visualizations.lib.common import (
         check_options,
         flag,
         int_list,

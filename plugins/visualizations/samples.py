@@ -7,15 +7,15 @@ redraw the same images from (seed, number).
 from __future__ import annotations
 
 from gantk import hookimpl
-from gantk.specs import EvalContext, EvalResult, EvalSpec
+from gantk.contract.specs import EvalContext, EvalResult, EvalSpec
 
 OPTIONS = {"n": "how many samples (default 64)", "nrow": "images per row (default: square)",
            "scale": "pixel zoom (default 2)"}
 
 
 def samples(ctx: EvalContext) -> EvalResult:
-    from gantk.images import save_grid
-    from gantk.plugins.visualizations.common import (
+    from gantk.grids import save_grid
+    from gantk.plugins.visualizations.lib.common import (
         check_options,
         numbered_z,
         positive_int,

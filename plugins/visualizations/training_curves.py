@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from gantk import hookimpl
-from gantk.specs import EvalContext, EvalResult, EvalSpec
+from gantk.contract.specs import EvalContext, EvalResult, EvalSpec
 
 OPTIONS = {"smooth": "moving-average window in logged points (default: 1/50 of the run)"}
 PANELS = (("losses", lambda k: k.startswith("loss")),
@@ -54,7 +54,7 @@ def training_curves(ctx: EvalContext) -> EvalResult:
     from matplotlib.figure import Figure
 
     from gantk.atomic import atomic_path
-    from gantk.plugins.visualizations.common import check_options, positive_int, write_json
+    from gantk.plugins.visualizations.lib.common import check_options, positive_int, write_json
 
     check_options(ctx, "training-curves", OPTIONS)
     records = read_metrics(ctx.run_dir)

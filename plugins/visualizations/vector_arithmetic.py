@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 
 from gantk import hookimpl
-from gantk.specs import EvalContext, EvalResult, EvalSpec
+from gantk.contract.specs import EvalContext, EvalResult, EvalSpec
 
 OPTIONS = {"a": "sample numbers of concept A, e.g. 3,17,42",
            "b": "sample numbers of concept B (subtracted)",
@@ -42,7 +42,7 @@ def _choose(ctx: EvalContext, run) -> dict:
     import torch
 
     from gantk.errors import ConfigError
-    from gantk.plugins.visualizations.common import int_list, number, numbered_z
+    from gantk.plugins.visualizations.lib.common import int_list, number, numbered_z
 
     if "exemplars" in ctx.options:
         if any(k in ctx.options for k in CONCEPTS):
@@ -68,9 +68,9 @@ def _choose(ctx: EvalContext, run) -> dict:
 def vector_arithmetic(ctx: EvalContext) -> EvalResult:
     import torch
 
-    from gantk.images import grid_array
-    from gantk.plugins.visualizations.canvas import column, panel, row, save_png
-    from gantk.plugins.visualizations.common import (
+    from gantk.grids import grid_array
+    from gantk.plugins.visualizations.lib.canvas import column, panel, row, save_png
+    from gantk.plugins.visualizations.lib.common import (
         check_options,
         render,
         run_device,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import torch
 
-from gantk.images import save_grid
-from gantk.specs import EvalContext, EvalResult
+from gantk.contract.specs import EvalContext, EvalResult
+from gantk.grids import save_grid
 
 
 @torch.no_grad()

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
+from gantk.contract.specs import Record
 from gantk.errors import GantkError
-from gantk.specs import Record
 
 
 def _load(path: Path) -> np.ndarray:

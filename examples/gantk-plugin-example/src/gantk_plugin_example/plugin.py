@@ -12,7 +12,7 @@ from pathlib import Path
 import typer
 
 from gantk import hookimpl
-from gantk.specs import ArchitectureSpec, DatasetSpec, EvalSpec, LossSpec, PresetSpec
+from gantk.contract.specs import ArchitectureSpec, DatasetSpec, EvalSpec, LossSpec, PresetSpec
 
 SMOOTH_REAL = 0.9
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from gantk.plugins.evals.l2svm import L2SVM, fit_l2svm, preconditioner_for
+from gantk.plugins.evals.lib.l2svm import L2SVM, fit_l2svm, preconditioner_for
 
 PAPER_CS = (1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3, 1e-2)  # svhn_semisup_analysis.py
 Log = Callable[[str], None]

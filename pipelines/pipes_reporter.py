@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from gantk.trainer import TrainResult
+    from gantk.training.trainer import TrainResult
 
 PIPES_ENV = "DAGSTER_PIPES_CONTEXT"
 # Metric lines are streamed at most this often (a long run logs every 10 steps).

@@ -21,8 +21,8 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-from gantk.device import resolve_device
 from gantk.errors import ConfigError
+from gantk.training.device import resolve_device
 
 
 @dataclass(frozen=True)

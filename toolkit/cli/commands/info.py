@@ -17,7 +17,7 @@ def info(
     """Show count, resolution, channels, encoding, source and fingerprint."""
     import numpy as np
 
-    from gantk.images import save_grid
+    from gantk.grids import save_grid
     from gantk.store import ImageStore
 
     st = ImageStore(store)

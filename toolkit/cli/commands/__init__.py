@@ -1,4 +1,4 @@
 """The core CLI commands; each module here exposes `register(app)` and is picked up by
-gantk.cli (ORDER first, the rest alphabetically)."""
+gantk.cli.app (ORDER first, the rest alphabetically)."""
 
 ORDER = ("run", "info", "evaluate", "plugins")

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import typer
 
 if TYPE_CHECKING:
-    from gantk.pipes import PipesReporter
+    from gantk.pipelines.pipes_reporter import PipesReporter
 
 # Without --data, `gantk run` trains on the embedded demo data for a budget that fits
 # about 5 minutes on 2 CPU cores; pass --steps (or --data) for a full-length run.
@@ -41,7 +41,7 @@ def run(
     if nproc > 1:
         raise typer.Exit(_launch(nproc, preset, data, out, steps, batch_size, device, seed,
                                  resume, overrides))
-    from gantk.pipes import pipes_reporter
+    from gantk.pipelines.pipes_reporter import pipes_reporter
 
     # Launched by the Dagster train asset, this reports logs, metrics and the result back
     # (under torchrun, rank 0 only).
@@ -52,8 +52,8 @@ def run(
 def _run(preset: str, data: Path | None, out: Path | None, steps: int | None,
          batch_size: int | None, device: str | None, seed: int | None, resume: bool,
          overrides: list[str], reporter: PipesReporter) -> None:
-    from gantk import distributed
-    from gantk.runs import newest_run, read_run_config
+    from gantk.training import distributed
+    from gantk.training.runs import newest_run, read_run_config
 
     world = distributed.join()
     try:
@@ -77,7 +77,7 @@ def _launch(nproc: int, preset: str, data: Path | None, out: Path | None, steps:
             batch_size: int | None, device: str | None, seed: int | None, resume: bool,
             overrides: list[str]) -> int:
     """Start this same command in `nproc` processes under torchrun."""
-    from gantk.launch import launch
+    from gantk.training.launch import launch
 
     args = ["run", preset]
     for flag, value in (("--data", data), ("--out", out), ("--steps", steps),
@@ -105,9 +105,9 @@ def _error(message: str) -> Exception:
 
 def _fresh_layers(preset: str, data: Path | None, steps: int | None,
                   talk: bool = True) -> list[dict]:
-    from gantk.default_data import default_store
+    from gantk.contract.registry import get_registry
+    from gantk.ingest.demo_data import default_store
     from gantk.progress import console, progress_bar
-    from gantk.registry import get_registry
 
     spec = get_registry().preset(preset)
     layers = [spec.config, {"preset": preset}]
@@ -133,9 +133,9 @@ def _silent(message: str) -> None:
 
 def _train(preset: str, layers: list[dict], cli_layer: dict, overrides: list[str],
            out: Path, resume: bool, reporter: PipesReporter, talk: bool = True) -> None:
-    from gantk.config import make_config, parse_overrides
     from gantk.progress import console, progress_bar
-    from gantk.trainer import Trainer
+    from gantk.training.config import make_config, parse_overrides
+    from gantk.training.trainer import Trainer
 
     config = make_config(*layers, cli_layer, parse_overrides(overrides))
     log = reporter.tee(console.print)

@@ -13,9 +13,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from gantk.datasets.files import image_files, source_key
+from gantk.contract.specs import Record, Skipped
+from gantk.datasets.lib.files import image_files, source_key
 from gantk.errors import GantkError
-from gantk.specs import Record, Skipped
 
 IMAGES = ("img_align_celeba", "Img/img_align_celeba")
 PARTITIONS = {"train": "0", "valid": "1", "test": "2"}

@@ -38,22 +38,22 @@ def _root(
 
 
 def _register_core_commands() -> None:
-    """Every module in gantk.commands exposes `register(app)`; order: `ORDER`, then a-z."""
+    """Every module in gantk.cli.commands exposes `register(app)`; order: `ORDER`, then a-z."""
     import importlib
     import pkgutil
 
-    from gantk import commands
+    from gantk.cli import commands
 
     names = sorted(m.name for m in pkgutil.iter_modules(commands.__path__))
     names.sort(key=lambda n: commands.ORDER.index(n) if n in commands.ORDER else len(names))
     for name in names:
-        importlib.import_module(f"gantk.commands.{name}").register(app)
+        importlib.import_module(f"gantk.cli.commands.{name}").register(app)
 
 
 def _register_plugin_commands() -> None:
     """Let plugins add sub-commands; a failing plugin is reported by `gantk plugins`."""
     try:
-        from gantk.registry import get_registry
+        from gantk.contract.registry import get_registry
 
         registry = get_registry()
     except GantkError as exc:

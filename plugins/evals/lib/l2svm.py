@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import torch
 
-from gantk.plugins.evals.svm_precond import CovariancePreconditioner
+from gantk.plugins.evals.lib.svm_precond import CovariancePreconditioner
 
 
 @dataclass

@@ -15,8 +15,8 @@ PREFERRED = ("fashion-mnist", "digits")
 def default_store(notify: Callable[[str], None] = print,
                   progress: Callable[[int, int | None], None] | None = None) -> Path:
     """Path of the default store, ingesting it on first use."""
-    from gantk.ingest import ingest
-    from gantk.registry import get_registry
+    from gantk.contract.registry import get_registry
+    from gantk.ingest.engine import ingest
 
     registry = get_registry()
     for name in PREFERRED:

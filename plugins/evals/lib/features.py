@@ -16,8 +16,8 @@ import torch
 import torch.nn.functional as F
 
 from gantk.atomic import atomic_path
-from gantk.data import to_model_range
 from gantk.store import ImageStore
+from gantk.training.data import to_model_range
 
 Extractor = Callable[[torch.Tensor], torch.Tensor]
 Progress = Callable[[int, int], None]

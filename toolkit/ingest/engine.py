@@ -25,10 +25,10 @@ from typing import Any
 import numpy as np
 
 from gantk.atomic import write_text_atomic
+from gantk.contract.specs import DatasetSpec, Record, Skipped
 from gantk.errors import GantkError
-from gantk.imageops import BadImage, Crops, Transform, prepare_crops
-from gantk.parallel import ordered_map, usable_cpus
-from gantk.specs import DatasetSpec, Record, Skipped
+from gantk.ingest.decode import BadImage, Crops, Transform, prepare_crops
+from gantk.ingest.parallel import ordered_map, usable_cpus
 from gantk.store import ImageStoreWriter, is_store, read_metadata
 
 REPORT_NAME = "ingest-report.json"
@@ -167,7 +167,7 @@ def ingest(source: str, src: str | os.PathLike[str] | None, dest: str | os.PathL
     `limit`: stop after that many inputs (in the source's order). Running it again with
     the same arguments resumes; `overwrite=True` replaces a store made from other data.
     """
-    from gantk.registry import get_registry
+    from gantk.contract.registry import get_registry
 
     started = time.perf_counter()
     if getattr(multiprocessing.current_process(), "_inheriting", False):
@@ -200,7 +200,7 @@ def ingest(source: str, src: str | os.PathLike[str] | None, dest: str | os.PathL
                                  else None}) as writer:
         chunks = _chunks(records, writer, spec.crops is not None)
         outcomes = ordered_map(functools.partial(_process, job=job), chunks, summary.workers,
-                               preload=("gantk.ingest",))
+                               preload=("gantk.ingest.engine",))
         _write(outcomes, writer, summary, lambda done: progress and progress(done, total))
         summary.count = writer.count
     summary.seconds = round(time.perf_counter() - started, 3)

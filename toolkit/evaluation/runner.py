@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from gantk.atomic import write_text_atomic
+from gantk.contract.specs import EvalContext, EvalResult, EvalSpec
 from gantk.errors import ConfigError
-from gantk.specs import EvalContext, EvalResult, EvalSpec
 
 
 def eval_dir(run_dir: str | os.PathLike[str], name: str) -> Path:
@@ -37,7 +37,7 @@ def run_eval(name: str, run_dir: str | os.PathLike[str] | None,
              out_dir: str | os.PathLike[str] | None = None, device: str = "auto",
              seed: int = 0, kind: str | None = None) -> EvalResult:
     """Run eval/visualization `name` (of `kind`, when given) and record its result."""
-    from gantk.registry import get_registry
+    from gantk.contract.registry import get_registry
 
     registry = get_registry()
     spec = registry.eval(name)
@@ -59,7 +59,7 @@ def run_eval(name: str, run_dir: str | os.PathLike[str] | None,
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     if device == "auto":
-        from gantk.device import resolve_device
+        from gantk.training.device import resolve_device
 
         device = str(resolve_device("auto"))
     ctx = EvalContext(run_dir=run_path, out_dir=out, device=device, options=dict(options or {}),

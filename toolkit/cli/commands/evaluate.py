@@ -18,8 +18,8 @@ PASS_THROUGH = {"allow_extra_args": True, "ignore_unknown_options": True}
 def parse_extra_options(args: list[str]) -> dict[str, Any]:
     """`--key value`, `--key=value` and bare `--flag` (true) into plugin options (values
     as JSON when they parse, dashes in keys as underscores)."""
-    from gantk.config import parse_options
     from gantk.errors import ConfigError
+    from gantk.training.config import parse_options
 
     pairs, i = [], 0
     while i < len(args):
@@ -49,8 +49,8 @@ def _runner(kind: str, label: str, pass_through: bool):
         seed: int = typer.Option(0, "--seed"),
         option: list[str] = typer.Option([], "--option", "-o", help="plugin option key=value"),
     ) -> None:
-        from gantk.config import parse_options
-        from gantk.evaluate import run_eval
+        from gantk.evaluation.runner import run_eval
+        from gantk.training.config import parse_options
 
         options = {**parse_options(option), **parse_extra_options(ctx.args)}
         result = run_eval(name, run, data, options, out, device, seed, kind)

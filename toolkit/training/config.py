@@ -137,8 +137,8 @@ def parse_overrides(pairs: list[str]) -> dict[str, Any]:
 
 def check_against_registry(config: RunConfig) -> None:
     """Problems only the plugin registry can see: unknown names, unsupported sizes."""
+    from gantk.contract.registry import get_registry
     from gantk.errors import RegistryError
-    from gantk.registry import get_registry
 
     registry = get_registry()
     problems = []

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import torch
 
-from gantk.checkpoint import latest_checkpoint, load_weights, read_checkpoint
-from gantk.config import RunConfig
 from gantk.errors import StoreError
 from gantk.home import runs_dir
+from gantk.training.checkpoint import latest_checkpoint, load_weights, read_checkpoint
+from gantk.training.config import RunConfig
 
 
 @dataclass
@@ -27,7 +27,7 @@ class TrainedRun:
     checkpoint: Path
 
     def sample_z(self, n: int, seed: int = 0) -> torch.Tensor:
-        from gantk.sampling import sample_z
+        from gantk.training.sampling import sample_z
 
         gen = torch.Generator().manual_seed(seed)
         return sample_z(n, self.config.nz, self.config.z_dist, gen, torch.device("cpu")).to(
@@ -45,7 +45,7 @@ def read_run_config(run_dir: str | os.PathLike[str]) -> RunConfig:
 def load_run(run_dir: str | os.PathLike[str], device: str | torch.device = "cpu",
              checkpoint: Path | None = None) -> TrainedRun:
     """Rebuild the run's architecture from the registry and load its latest checkpoint."""
-    from gantk.registry import get_registry
+    from gantk.contract.registry import get_registry
 
     run_dir = Path(run_dir)
     config = read_run_config(run_dir)

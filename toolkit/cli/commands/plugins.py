@@ -9,7 +9,7 @@ import typer
 
 def plugins(as_json: bool = typer.Option(False, "--json", help="machine-readable output")) -> None:
     """List every plugin with its package, version, hooks and registered names."""
-    from gantk.registry import KINDS, get_registry
+    from gantk.contract.registry import KINDS, get_registry
 
     registry = get_registry()
     if as_json:

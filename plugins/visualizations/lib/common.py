@@ -21,8 +21,8 @@ from gantk.errors import ConfigError
 if TYPE_CHECKING:
     import torch
 
-    from gantk.runs import TrainedRun
-    from gantk.specs import EvalContext
+    from gantk.contract.specs import EvalContext
+    from gantk.training.runs import TrainedRun
 
 REFERENCE_SIZE = 64
 
@@ -31,7 +31,7 @@ def numbered_z(run: TrainedRun, seed: int, indices: Iterable[int]) -> torch.Tens
     """z of the numbered samples `indices` of `seed`: each a pure function of (seed, i)."""
     import torch
 
-    from gantk.sampling import sample_z
+    from gantk.training.sampling import sample_z
 
     rows = []
     for i in indices:
@@ -52,7 +52,7 @@ def reference_z(run: TrainedRun, seed: int) -> torch.Tensor:
 
 def render(run: TrainedRun, z: torch.Tensor, seed: int) -> torch.Tensor:
     """Images for `z` with the reference batch statistics of `seed` (see module doc)."""
-    from gantk.sampling import generate
+    from gantk.training.sampling import generate
 
     return generate(run.generator, z, reference=reference_z(run, seed)).cpu()
 

@@ -18,22 +18,22 @@ from typing import Any
 import numpy as np
 import torch
 
-from gantk import distributed
 from gantk.atomic import write_text_atomic
-from gantk.checkpoint import (
+from gantk.contract.registry import get_registry
+from gantk.errors import ConfigError, TrainingError
+from gantk.grids import save_grid
+from gantk.store import read_metadata
+from gantk.training import distributed
+from gantk.training.checkpoint import (
     checkpoint_path,
     latest_checkpoint,
     prune_checkpoints,
     restore,
     save_checkpoint,
 )
-from gantk.config import RunConfig, check_against_registry
-from gantk.data import EpochBatchSampler, ImageStoreDataset, make_loader, to_model_range
-from gantk.errors import ConfigError, TrainingError
-from gantk.images import save_grid
-from gantk.registry import get_registry
-from gantk.sampling import generate, sample_z
-from gantk.store import read_metadata
+from gantk.training.config import RunConfig, check_against_registry
+from gantk.training.data import EpochBatchSampler, ImageStoreDataset, make_loader, to_model_range
+from gantk.training.sampling import generate, sample_z
 
 GRID_SIZE = 64
 

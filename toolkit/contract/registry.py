@@ -14,10 +14,11 @@ from typing import Any
 
 import pluggy
 
-from gantk import PROJECT, __version__, hookspecs
-from gantk.builtins import BUILTIN_PLUGINS
+from gantk import PROJECT, __version__
+from gantk.contract import hookspecs
+from gantk.contract.builtins import BUILTIN_PLUGINS
+from gantk.contract.specs import ArchitectureSpec, DatasetSpec, EvalSpec, LossSpec, PresetSpec
 from gantk.errors import RegistryError
-from gantk.specs import ArchitectureSpec, DatasetSpec, EvalSpec, LossSpec, PresetSpec
 
 KINDS: dict[str, tuple[str, type]] = {
     "architecture": ("register_architectures", ArchitectureSpec),
@@ -65,7 +66,7 @@ class Registry:
         if not isinstance(spec, expected):
             raise RegistryError(
                 f"plugin {owner.name!r} ({owner.package}) registered a {type(spec).__name__} "
-                f"as a {kind}; pass a gantk.specs.{expected.__name__}"
+                f"as a {kind}; pass a gantk.contract.specs.{expected.__name__}"
             )
         previous = self._owner.get((kind, spec.name))
         if previous is not None:

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     import torch
     from PIL import Image
 
-    from gantk.config import RunConfig
+    from gantk.training.config import RunConfig
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,7 @@ class EvalContext:
 
     def load(self) -> Any:
         """The trained run (config, generator, discriminator) in eval mode on `device`."""
-        from gantk.runs import load_run
+        from gantk.training.runs import load_run
 
         return load_run(self.run_dir, device=self.device)
 

@@ -1,0 +1,1 @@
+"""Building blocks of the built-in architectures; the registering modules sit one level up."""

@@ -1,0 +1,1 @@
+"""Running registered evaluations and visualizations on trained runs."""
