@@ -32,6 +32,6 @@ def register_datasets(register):
     register(DatasetSpec(
         name="digits", open=open_digits, length=lambda path, options: 1797,
         default_resolution=32, channels=1, transform="center-crop",
-        default_path=sklearn_location,
+        default_path=sklearn_location, demo_rank=1,
         description="scikit-learn's 8x8 digits, upscaled (no SRC needed)",
     ))

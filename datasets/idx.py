@@ -89,10 +89,11 @@ def fashion_mnist_default() -> Path | None:
 
 @hookimpl
 def register_datasets(register):
-    for name, default in (("fashion-mnist", fashion_mnist_default), ("mnist", None)):
+    for name, default, rank in (("fashion-mnist", fashion_mnist_default, 0),
+                                ("mnist", None, None)):
         register(DatasetSpec(
             name=name, open=open_idx, length=idx_length, default_resolution=32, channels=1,
-            transform="pad", default_path=default,
+            transform="pad", default_path=default, demo_rank=rank,
             description=f"{name} IDX files (train/t10k images+labels, .gz or plain); "
                         "option split=train|test|all",
         ))

@@ -1,15 +1,15 @@
-"""Reporting back to Dagster when a gantk command runs under Dagster Pipes.
+"""Reporting back to Dagster from the training process the train asset launches.
 
-The Dagster train asset launches `gantk run …` as a subprocess through Dagster Pipes (so
-the same asset can launch `torchrun` or a cluster job later). In that process this module
-streams log lines and metrics to the orchestrator and reports the materialization. Outside
-Pipes (`DAGSTER_PIPES_CONTEXT` unset) it does nothing and never imports `dagster_pipes`, so
-the CLI's start-up stays light.
+The asset runs `gantk.pipelines.train_process` through Dagster Pipes (so the same asset can
+launch `torchrun` or a cluster job later). In that process this module streams log lines
+and metrics to the orchestrator and reports the materialization. Outside Pipes
+(`DAGSTER_PIPES_CONTEXT` unset, or a torchrun rank other than 0) it does nothing.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import math
 import os
 import time
@@ -58,10 +58,16 @@ class PipesReporter:
         shown = "  ".join(f"{k}={v:.4g}" for k, v in values.items() if k != "step")
         self.pipes.log.info(f"step {int(values.get('step', 0))}: {shown}")
 
-    def training_done(self, result: TrainResult, config: dict[str, Any]) -> None:
+    def error(self, message: str) -> None:
+        """A one-line failure, shown in Dagster's event log."""
+        if self.pipes is not None:
+            self.pipes.log.error(message)
+
+    def training_done(self, result: TrainResult) -> None:
         """Report the trained model: steps, throughput, final losses and where files are."""
         if self.pipes is None:
             return
+        config = json.loads((result.run_dir / "config.json").read_text())
         metadata: dict[str, Any] = {
             "steps": {"raw_value": result.step, "type": "int"},
             "interrupted": {"raw_value": result.interrupted, "type": "bool"},

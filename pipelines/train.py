@@ -25,6 +25,9 @@ from dagster import (
     StaticPartitionsDefinition,
     asset,
 )
+from dagster._core.errors import (
+    DagsterPipesExecutionError,  # what a failed Pipes process raises; not exported
+)
 from pydantic import Field
 
 from gantk.contract.registry import Registry
@@ -33,6 +36,7 @@ from gantk.pipelines.dedup import DEDUP_STORE
 from gantk.pipelines.ingest import store_of_dataset
 from gantk.pipelines.metadata import png_markdown, upstream_path
 from gantk.pipelines.resources import Workspace
+from gantk.training.request import RunRequest
 
 GROUP = "train"
 ASSET = "trained_model"
@@ -74,35 +78,29 @@ class TrainConfig(Config):
                                 "e.g. ['torchrun', '--nproc-per-node=2']; default: this Python")
 
 
-def train_command(config: TrainConfig, preset: str, architecture: str, store: Path,
-                  run_dir: Path) -> list[str]:
-    """The `gantk run` command line for one partition."""
-    command = [*(config.launcher or [sys.executable]), "-m", "gantk", "run", preset,
-               "--data", str(store), "--out", str(run_dir), "--device", config.device,
-               "--set", f"architecture={architecture}"]
-    for flag, value in (("--steps", config.steps), ("--batch-size", config.batch_size),
-                        ("--seed", config.seed)):
-        if value is not None:
-            command += [flag, str(value)]
-    for pair in config.overrides:
-        command += ["--set", pair]
-    if config.resume:
-        command.append("--resume")
-    return command
+def train_request(config: TrainConfig, preset: str, architecture: str, store: Path | None,
+                  run_dir: Path | None) -> RunRequest:
+    """What one partition asks the core training function for."""
+    flags = {"steps": config.steps, "batch_size": config.batch_size,
+             "device": config.device, "seed": config.seed}
+    return RunRequest(preset, store, run_dir, config.resume, flags,
+                      [f"architecture={architecture}", *config.overrides])
 
 
-def check_training_config(config: TrainConfig, preset: str, architecture: str) -> None:
-    """Fail before launching anything on what `gantk run` would reject (one line)."""
-    from gantk.contract.registry import get_registry
+def train_command(config: TrainConfig, request: RunRequest) -> list[str]:
+    """The Pipes process: `gantk.pipelines.train_process` with the request, behind the
+    launcher (this Python, or e.g. torchrun)."""
+    return [*(config.launcher or [sys.executable]), "-m", "gantk.pipelines.train_process",
+            request.to_json()]
+
+
+def check_request_or_fail(request: RunRequest) -> None:
+    """Fail before launching anything on what the core would reject (one line)."""
     from gantk.errors import GantkError
-    from gantk.training.config import check_against_registry, make_config, parse_overrides
+    from gantk.training.request import check_request
 
     try:
-        layers = [get_registry().preset(preset).config, {"preset": preset},
-                  {"steps": config.steps, "batch_size": config.batch_size,
-                   "device": config.device, "seed": config.seed},
-                  parse_overrides([f"architecture={architecture}", *config.overrides])]
-        check_against_registry(make_config(*layers))
+        check_request(request)
     except GantkError as exc:
         raise Failure(f"{ASSET}: {exc}") from None
 
@@ -134,16 +132,22 @@ def train_asset(partitions: MultiPartitionsDefinition,
         dataset, architecture = partition_dims(context)
         preset = config.preset or (architecture if architecture in reg.names("preset")
                                    else FALLBACK_PRESET)
-        check_training_config(config, preset, architecture)
+        # names and values first: a bad launch is refused before anything is looked up
+        check_request_or_fail(train_request(config, preset, architecture, None, None))
         source, store = training_store(workspace, reg, dataset)
         if config.resume:
             run_dir = upstream_path(context.instance, KEY, "run_dir", context.partition_key)
         else:
             run_dir = workspace.run_dir(dataset, architecture, context.run.run_id)
-        command = train_command(config, preset, architecture, store, run_dir)
+        request = train_request(config, preset, architecture, store, run_dir)
+        command = train_command(config, request)
         context.log.info(f"launching {shlex.join(command)}")
-        reported = pipes_subprocess_client.run(command=command,
-                                               context=context).get_materialize_result()
+        try:
+            reported = pipes_subprocess_client.run(command=command,
+                                                   context=context).get_materialize_result()
+        except DagsterPipesExecutionError:
+            raise Failure(f"{ASSET}: training failed; its error is the last line of the "
+                          "step's log") from None
         run_dir = Path(reported.metadata["run_dir"].value)
         metadata = {**reported.metadata,
                     "samples": png_markdown(run_dir / "samples" / "final.png", "samples"),

@@ -145,6 +145,10 @@ class DatasetSpec:
     faces; each region is stored under the source key `f"{key}#{suffix}"`.
     `classes(path, options)` (optional) names the labels (index -> name) for the metadata.
     `open` may also yield `Skipped(key, reason)` for inputs it cannot read.
+    `demo_rank` (optional) offers the source as the embedded demo data a run without
+    `--data` trains on: the installed source (one whose `default_path()` finds its files)
+    with the lowest rank serves. `dedup` asks the pipeline to de-duplicate the store before
+    training, as the paper did for LSUN.
     """
 
     name: str
@@ -157,6 +161,8 @@ class DatasetSpec:
     default_path: Callable[[], Path | None] | None = None
     crops: Callable[[Image.Image, dict[str, Any]], list[tuple[str, Image.Image]]] | None = None
     classes: Callable[[Path, dict[str, Any]], list[str] | None] | None = None
+    demo_rank: int | None = None
+    dedup: bool = False
 
 
 @dataclass(frozen=True)

@@ -1,15 +1,15 @@
-"""The embedded default data: Fashion-MNIST from Debian's package, converted once into an
-ImageStore under GANTK_HOME; scikit-learn's digits when that package is absent."""
+"""The embedded default data: the dataset sources that offer themselves as demo data
+(`DatasetSpec.demo_rank`: Fashion-MNIST from Debian's package, then scikit-learn's
+digits), the first installed one converted once into an ImageStore under GANTK_HOME."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
 
+from gantk.errors import ConfigError
 from gantk.home import stores_dir
 from gantk.store import is_store, read_metadata
-
-PREFERRED = ("fashion-mnist", "digits")
 
 
 def default_store(notify: Callable[[str], None] = print,
@@ -19,12 +19,14 @@ def default_store(notify: Callable[[str], None] = print,
     from gantk.ingest.engine import ingest
 
     registry = get_registry()
-    for name in PREFERRED:
-        spec = registry.dataset(name)
+    candidates = sorted((s for s in map(registry.dataset, registry.names("dataset"))
+                         if s.demo_rank is not None), key=lambda s: s.demo_rank)
+    for spec in candidates:
+        name = spec.name
         src = spec.default_path() if spec.default_path else None
         if src is None:
-            notify(f"{name} is not installed here (Debian package dataset-fashion-mnist); "
-                   "falling back to the next default")
+            notify(f"demo dataset {name} is not installed here (its files were not found); "
+                   "falling back to the next one")
             continue
         dest = stores_dir() / name
         if is_store(dest) and read_metadata(dest).get("complete"):
@@ -33,4 +35,5 @@ def default_store(notify: Callable[[str], None] = print,
         summary = ingest(name, src, dest, progress=progress)
         notify(summary.line())
         return dest
-    raise RuntimeError("no default dataset is available")  # digits ships with scikit-learn
+    raise ConfigError("no demo dataset is installed (none of the sources offering one found "
+                      "its files); pass --data STORE")

@@ -34,6 +34,7 @@ from gantk.training.checkpoint import (
 from gantk.training.config import RunConfig, check_against_registry
 from gantk.training.data import EpochBatchSampler, ImageStoreDataset, make_loader, to_model_range
 from gantk.training.sampling import generate, sample_z
+from gantk.training.sinks import JsonlSink, Sink, Sinks
 
 GRID_SIZE = 64
 
@@ -131,13 +132,16 @@ class Trainer:
     """Trains `config` into `run_dir`. `resume=True` continues from the latest checkpoint."""
 
     def __init__(self, config: RunConfig, run_dir: Path, resume: bool = False,
-                 log: Callable[[str], None] = print):
+                 log: Callable[[str], None] = print, sinks: list[Sink] | None = None):
         # Under torchrun every process builds a Trainer; rank 0 alone writes files.
         self.world = distributed.join()
         self.config = resolve_config(config, self.world.size)
         self.run_dir = Path(run_dir)
         self.log = log if self.world.is_main else _quiet
         self.resume = resume
+        # rank 0 alone records; metrics.jsonl first, then the run's trackers
+        self.sinks = Sinks([JsonlSink(self.run_dir), *(sinks or [])] if self.world.is_main
+                           else [], self.log)
         self.device = distributed.rank_device(self.config.device, self.world)
         self.cuda = self.device.type == "cuda"
         self.registry = get_registry()
@@ -287,7 +291,9 @@ class Trainer:
     # -- outputs ---------------------------------------------------------------------------
     def save_samples(self, name: str) -> Path:
         images = generate(self.generator, self.fixed_z)
-        return save_grid(images, self.run_dir / "samples" / f"{name}.png", nrow=8)
+        path = save_grid(images, self.run_dir / "samples" / f"{name}.png", nrow=8)
+        self.sinks.image(self.step, name, path)
+        return path
 
     def save_checkpoint(self) -> Path:
         """Called on every rank (distributed: they hand rank 0 a digest of their weights,
@@ -306,13 +312,18 @@ class Trainer:
         return path
 
     # -- the loop --------------------------------------------------------------------------
-    def fit(self, progress: Callable[[int, int, dict[str, float]], None] | None = None,
-            on_metrics: Callable[[dict[str, float]], None] | None = None) -> TrainResult:
+    def describe(self) -> str:
+        """One line saying what is about to be trained, on what, where."""
         cfg = self.config
-        total = cfg.steps
+        procs = f" x {self.world.size} processes" if self.world.distributed else ""
+        return (f"training {cfg.architecture} ({cfg.resolution}x{cfg.resolution}x"
+                f"{cfg.channels}, loss {cfg.loss}) on {cfg.data} for {cfg.steps} steps of "
+                f"batch {cfg.batch_size} on {self.device}{procs}")
+
+    def _batch_groups(self) -> Iterator[list[torch.Tensor]]:
+        """`critic_steps` real batches per generator update, resuming the epoch order."""
+        cfg, world = self.config, self.world
         critic = self.loss.critic_steps
-        world = self.world
-        main = world.is_main
         dataset = ImageStoreDataset(cfg.data)
         # CPU: loading in the training process (LMDB reads of whole batches run far ahead
         # of the step) leaves every core to the step; GPU: workers feed pinned memory.
@@ -322,69 +333,108 @@ class Trainer:
                                     start_step=self.step * critic, rank=world.rank,
                                     world_size=world.size)
         batches = iter(make_loader(dataset, sampler, workers, pin_memory=self.cuda))
-        watch = NonFiniteWatch(self.device)
-        sums: dict[str, torch.Tensor] = {}
-        window_start, window_steps = time.perf_counter(), 0
-        last_checkpoint = latest_checkpoint(self.run_dir)
+        while True:
+            yield [next(batches)[0] for _ in range(critic)]
+
+    def fit(self, progress: Callable[[int, int, dict[str, float]], None] | None = None,
+            on_metrics: Callable[[dict[str, float]], None] | None = None) -> TrainResult:
+        """Train to `config.steps`, logging every `log_every` steps, sampling and
+        checkpointing on their schedules; Ctrl-C stops after the current step."""
+        cfg, main = self.config, self.world.is_main
+        window = _MetricsWindow(cfg.batch_size * self.loss.critic_steps * self.world.size)
+        self._watch = NonFiniteWatch(self.device)
+        self._last_checkpoint = latest_checkpoint(self.run_dir)
         last: dict[str, float] = {}
-        metrics_file = (open(self.run_dir / "metrics.jsonl", "a", encoding="utf-8")  # noqa: SIM115
-                        if main else None)
-        stop = _StopRequest(also_sigterm=world.distributed)
+        stop = _StopRequest(also_sigterm=self.world.distributed)
         stopping = False
+        self.sinks.start(cfg, self.step)
         try:
-            while self.step < total and not stopping:
-                group = [next(batches)[0] for _ in range(critic)]
-                stats = self.train_step(group)
-                watch.update(self.step, stats["loss_d"], stats["loss_g"])
-                for k, v in stats.items():
-                    sums[k] = sums[k] + v if k in sums else v.clone()
+            groups = self._batch_groups()
+            while self.step < cfg.steps and not stopping:
+                stats = self.train_step(next(groups))
+                self._watch.update(self.step, stats["loss_d"], stats["loss_g"])
+                window.add(stats)
                 self.step += 1
-                window_steps += 1
                 # Host syncs (float(), collectives) happen only at these intervals.
-                if self.step % cfg.log_every == 0 or self.step == total:
-                    self._stop_if_nonfinite(watch, last_checkpoint)
-                    elapsed = max(time.perf_counter() - window_start, 1e-9)
-                    means = distributed.mean_over_ranks(sums, world)
-                    last = {"step": self.step,
-                            **{k: float(v) / window_steps for k, v in means.items()},
-                            "images_per_s": window_steps * critic * cfg.batch_size
-                            * world.size / elapsed}
-                    if metrics_file:
-                        metrics_file.write(json.dumps(last) + "\n")
-                        metrics_file.flush()
-                    if on_metrics and main:
-                        on_metrics(last)
-                    sums, window_start, window_steps = {}, time.perf_counter(), 0
+                if self.step % cfg.log_every == 0 or self.step == cfg.steps:
+                    last = self._log_window(window, on_metrics)
                     # ranks stop together, at a step they all reached
-                    stopping = distributed.any_rank(stop.requested, world, self.device)
-                elif not world.distributed:
+                    stopping = distributed.any_rank(stop.requested, self.world, self.device)
+                elif not self.world.distributed:
                     stopping = stop.requested
                 if progress and main:
-                    progress(self.step, total, last)
-                if self.step % cfg.sample_every == 0 and main:
-                    self.save_samples(f"step-{self.step:08d}")
-                if self.step % cfg.checkpoint_every == 0:
-                    self._stop_if_nonfinite(watch, last_checkpoint)
-                    last_checkpoint = self.save_checkpoint()
+                    progress(self.step, cfg.steps, last)
+                self._on_schedule()
+            return self._finish(last, interrupted=stopping)
         finally:
-            if metrics_file:
-                metrics_file.close()
             stop.release()
-        interrupted = stopping
-        self._stop_if_nonfinite(watch, last_checkpoint)
-        if last_checkpoint != checkpoint_path(self.run_dir, self.step):
-            last_checkpoint = self.save_checkpoint()
-        grid = self.run_dir / "samples" / "final.png"
-        if main:
-            self.save_samples("final")
-        return TrainResult(self.run_dir, self.step, last_checkpoint, grid, last, interrupted)
+            self.sinks.close()
 
-    def _stop_if_nonfinite(self, watch: NonFiniteWatch, last_good: Path | None) -> None:
-        bad = watch.check(self.world)
+    def _log_window(self, window: _MetricsWindow,
+                    on_metrics: Callable[[dict[str, float]], None] | None) -> dict[str, float]:
+        """Check for NaN, average the window over ranks, append it to metrics.jsonl."""
+        self._stop_if_nonfinite()
+        record = {"step": self.step, **window.close(self.world)}
+        self.sinks.scalars(self.step, record)
+        if on_metrics and self.world.is_main:
+            on_metrics(record)
+        return record
+
+    def _on_schedule(self) -> None:
+        """Sample grids and checkpoints at their intervals."""
+        cfg = self.config
+        if self.step % cfg.sample_every == 0 and self.world.is_main:
+            self.save_samples(f"step-{self.step:08d}")
+        if self.step % cfg.checkpoint_every == 0:
+            self._stop_if_nonfinite()
+            self._last_checkpoint = self.save_checkpoint()
+
+    def _finish(self, last: dict[str, float], interrupted: bool) -> TrainResult:
+        """A checkpoint of the final step (unless just written) and the final grid."""
+        self._stop_if_nonfinite()
+        if self._last_checkpoint != checkpoint_path(self.run_dir, self.step):
+            self._last_checkpoint = self.save_checkpoint()
+        grid = self.run_dir / "samples" / "final.png"
+        if self.world.is_main:
+            self.save_samples("final")
+        return TrainResult(self.run_dir, self.step, self._last_checkpoint, grid, last,
+                           interrupted)
+
+    def _stop_if_nonfinite(self) -> None:
+        bad = self._watch.check(self.world)
         if bad is not None:
+            last_good = self._last_checkpoint
             where = str(last_good) if last_good else "none (no checkpoint was written yet)"
             raise TrainingError(f"a loss became NaN/Inf at step {bad + 1}; last good checkpoint: "
                                 f"{where}; lower the learning rate or check the data")
+
+
+class _MetricsWindow:
+    """Sums of a step's statistics since the last log line, kept on the device (no host
+    sync per step), and the images/s over the window."""
+
+    def __init__(self, images_per_step: int) -> None:
+        self.images_per_step = images_per_step
+        self._reset()
+
+    def _reset(self) -> None:
+        self.sums: dict[str, torch.Tensor] = {}
+        self.steps = 0
+        self.start = time.perf_counter()
+
+    def add(self, stats: dict[str, torch.Tensor]) -> None:
+        for k, v in stats.items():
+            self.sums[k] = self.sums[k] + v if k in self.sums else v.clone()
+        self.steps += 1
+
+    def close(self, world: distributed.World) -> dict[str, float]:
+        """The window's means (over steps and ranks) and throughput; starts a new window."""
+        elapsed = max(time.perf_counter() - self.start, 1e-9)
+        means = distributed.mean_over_ranks(self.sums, world)
+        record = {k: float(v) / self.steps for k, v in means.items()}
+        record["images_per_s"] = self.steps * self.images_per_step / elapsed
+        self._reset()
+        return record
 
 
 def _quiet(message: str) -> None:
