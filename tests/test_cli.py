@@ -9,6 +9,9 @@ import sys
 
 import pytest
 
+from tests.cli_helpers import gantk_in_process
+from tests.conftest import write_store
+
 GANTK = [sys.executable, "-m", "gantk"]
 
 
@@ -21,14 +24,20 @@ def _cli(*args, env=None, check=False):
     return proc
 
 
-def test_help_does_not_import_torch():
+def test_help_and_bad_names_do_not_import_torch():
+    """`--help`, and refusing a misspelt preset or key, cost no torch import."""
     code = ("import sys; from gantk.cli.app import main\n"
-            "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+            "for argv in (['--help'], ['run', 'nope'], ['run', 'dcgan', '--set', 'lr=x'],\n"
+            "             ['run', 'dcgan', '--set', 'bogus=1']):\n"
+            "    try:\n        main(argv)\n    except SystemExit as exc:\n"
+            "        print('exit', exc.code)\n"
             "assert 'torch' not in sys.modules, 'torch imported'\n"
             "assert 'dagster' not in sys.modules, 'dagster imported'")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert "run" in proc.stdout and "plugins" in proc.stdout
+    assert proc.stdout.count("exit 2") == 3
+    assert "unknown preset 'nope'" in proc.stderr and "unknown key 'bogus'" in proc.stderr
 
 
 def test_plugins_json():
@@ -54,15 +63,30 @@ def test_info_json(small_store):
     (["run", "dcgan", "--set", "resolution=64", "--data", "{store}"], "holds 32x32"),
     (["info", "{plain}"], "not an ImageStore"),
 ])
-def test_bad_input_is_one_line_exit_2(small_store, tmp_path, args, message):
+def test_bad_input_is_one_line_exit_2(small_store, tmp_path, args, message, capsys):
     plain = tmp_path / "plain"
     plain.mkdir()
     args = [a.format(store=small_store, plain=plain) for a in args]
-    proc = _cli(*args)
-    assert proc.returncode == 2, proc.stderr
-    lines = proc.stderr.strip().splitlines()
+    code, _, err = gantk_in_process(capsys, *args)
+    assert code == 2, err
+    lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0]
-    assert "Traceback" not in proc.stderr
+
+
+def test_resume_refuses_other_data(tiny_config, small_store, tmp_path, capsys):
+    """`--resume --data OTHER` would silently train on the recorded data: refused."""
+    from gantk.training.config import make_config
+    from gantk.training.trainer import Trainer
+
+    Trainer(make_config(tiny_config, {"steps": 2}), tmp_path / "run", log=print).fit()
+    other = write_store(tmp_path / "other", count=32)
+    code, _, err = gantk_in_process(capsys, "run", "dcgan", "--resume", "--out",
+                                    str(tmp_path / "run"), "--data", str(other))
+    assert code == 2 and "drop --data" in err and str(small_store) in err
+    code, _, err = gantk_in_process(capsys, "run", "dcgan", "--resume", "--out",
+                                    str(tmp_path / "run"), "--data", str(small_store),
+                                    "--steps", "3")
+    assert code == 0, err
 
 
 def test_debug_shows_traceback():
