@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 SUDO   := $(shell [ "$$(id -u)" != 0 ] && command -v sudo >/dev/null && echo sudo)
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint ui system-data clean
+.PHONY: demo test test-fast lint ui system-data clean
 
 $(STAMP): pyproject.toml setup.py
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,11 @@ ui: $(STAMP) system-data
 
 test: $(STAMP) system-data
 	$(BIN)/python -m pytest -q
+
+# The developers' loop (under a minute on 2 idle cores): everything but the end-to-end
+# tests marked slow (subprocesses, pip installs, Dagster runs) and the browser check.
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -x -m "not slow and not browser"
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

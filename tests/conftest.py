@@ -41,9 +41,26 @@ def small_store(tmp_path) -> Path:
     return write_store(tmp_path / "store", count=96)
 
 
-@pytest.fixture
-def tiny_config(small_store):
+def tiny_layers(store: Path) -> dict:
     """Layers for a fast CPU run of the paper's dcgan at 32x32 with narrow widths."""
-    return {"architecture": "dcgan", "data": str(small_store), "batch_size": 16, "steps": 6,
+    return {"architecture": "dcgan", "data": str(store), "batch_size": 16, "steps": 6,
             "model": {"ngf": 8, "ndf": 8}, "log_every": 2, "sample_every": 3,
             "checkpoint_every": 3, "seed": 3, "device": "cpu"}
+
+
+@pytest.fixture
+def tiny_config(small_store):
+    return tiny_layers(small_store)
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory) -> Path:
+    """One finished tiny run (`tiny_layers`, 6 steps), shared by the tests that only read
+    it; a test that changes a run copies it first (`shutil.copytree`)."""
+    from gantk.training.config import make_config
+    from gantk.training.trainer import Trainer
+
+    root = tmp_path_factory.mktemp("tiny_run")
+    store = write_store(root / "store", count=96)
+    Trainer(make_config(tiny_layers(store)), root / "run", log=lambda m: None).fit()
+    return root / "run"

@@ -100,6 +100,7 @@ def test_wgan_gp_preset_settings():
     assert cfg.model == {"d_batchnorm": False}
 
 
+@pytest.mark.slow
 def test_gantk_run_wgan_gp(small_store, tmp_path):
     preset = "wgan-gp"
     out = tmp_path / "run"

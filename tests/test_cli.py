@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -73,20 +74,18 @@ def test_bad_input_is_one_line_exit_2(small_store, tmp_path, args, message, caps
     assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0]
 
 
-def test_resume_refuses_other_data(tiny_config, small_store, tmp_path, capsys):
+def test_resume_refuses_other_data(tiny_run, tmp_path, capsys):
     """`--resume --data OTHER` would silently train on the recorded data: refused."""
-    from gantk.training.config import make_config
-    from gantk.training.trainer import Trainer
-
-    Trainer(make_config(tiny_config, {"steps": 2}), tmp_path / "run", log=print).fit()
+    run = shutil.copytree(tiny_run, tmp_path / "run")
+    recorded = json.loads((run / "config.json").read_text())["data"]
     other = write_store(tmp_path / "other", count=32)
-    code, _, err = gantk_in_process(capsys, "run", "dcgan", "--resume", "--out",
-                                    str(tmp_path / "run"), "--data", str(other))
-    assert code == 2 and "drop --data" in err and str(small_store) in err
-    code, _, err = gantk_in_process(capsys, "run", "dcgan", "--resume", "--out",
-                                    str(tmp_path / "run"), "--data", str(small_store),
-                                    "--steps", "3")
+    code, _, err = gantk_in_process(capsys, "run", "dcgan", "--resume", "--out", str(run),
+                                    "--data", str(other))
+    assert code == 2 and "drop --data" in err and recorded in err
+    code, _, err = gantk_in_process(capsys, "run", "dcgan", "--resume", "--out", str(run),
+                                    "--data", recorded, "--steps", "7")
     assert code == 0, err
+    assert json.loads((run / "config.json").read_text())["steps"] == 7
 
 
 def test_debug_shows_traceback():
@@ -94,6 +93,7 @@ def test_debug_shows_traceback():
     assert proc.returncode != 0 and "Traceback" in proc.stderr
 
 
+@pytest.mark.slow
 def test_run_and_resume_from_cli(small_store, tmp_path):
     out = tmp_path / "run"
     args = ["run", "dcgan", "--data", str(small_store), "--out", str(out), "--batch-size", "16",

@@ -173,6 +173,7 @@ def test_near_pairs_match_brute_force():
         assert np.array_equal(whole, chunked)  # unpacking in slices changes nothing
 
 
+@pytest.mark.slow
 def test_cli_dedup(photo_store, tmp_path):
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     cmd = [sys.executable, "-m", "gantk", "dedup", str(photo_store), str(tmp_path / "out"),
@@ -189,6 +190,7 @@ def test_cli_dedup(photo_store, tmp_path):
     assert len(again.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.slow
 def test_ingest_with_dedup(tmp_path):
     """`gantk ingest folder SRC DEST --dedup`: raw store in DEST-raw, exact copies gone."""
     src = tmp_path / "photos"

@@ -41,6 +41,7 @@ def _final(run_dir):
     return header["state"], tensors
 
 
+@pytest.mark.slow
 def test_two_cpu_ranks_agree_and_resume_exactly(tmp_path):
     store = write_store(tmp_path / "store", count=64)
     common = ["run", "dcgan", "--data", str(store), "--batch-size", "8", "--device", "cpu",

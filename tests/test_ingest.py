@@ -130,6 +130,7 @@ def _descendants(pid: int) -> set[int]:
     return found
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc to find worker processes")
 def test_sigkill_mid_ingest_then_resume_equals_a_clean_run(tmp_path):
     src, total = tmp_path / "src", 800  # commits come every 512 images or 2 s
@@ -167,6 +168,7 @@ def test_sigkill_mid_ingest_then_resume_equals_a_clean_run(tmp_path):
     assert read_metadata(dest)["fingerprint"] == read_metadata(tmp_path / "clean")["fingerprint"]
 
 
+@pytest.mark.slow
 def test_cli_ingest_info_and_train(tmp_path):
     src = tmp_path / "photos"
     for i in range(20):

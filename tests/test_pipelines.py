@@ -95,6 +95,7 @@ def test_store_check_catches_a_count_mismatch(tmp_path):
     assert not store_intact(tmp_path / "nothing", 20).passed
 
 
+@pytest.mark.slow
 def test_demo_chain_materializes(plugin_installed, tmp_path):
     """fashion_mnist -> trained_model (Pipes subprocess) -> every eval and figure, on CPU."""
     from gantk.pipelines.definitions import build_graph, resources

@@ -26,6 +26,7 @@ def _store_with_duplicates(path):
     return path
 
 
+@pytest.mark.slow
 def test_dedup_chain_materializes(tmp_path):
     from gantk.pipelines.dedup import DEDUP_STORE, HASH_CODES, HASH_MODEL, SOURCE
     from gantk.pipelines.definitions import build_graph, resources

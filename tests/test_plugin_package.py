@@ -70,6 +70,7 @@ def test_env_filter_hides_it(example_env):
 
 @pytest.mark.hooks("register_architectures", "register_losses", "register_presets",
                    "register_evals", "register_commands")
+@pytest.mark.slow
 def test_trains_evaluates_and_adds_a_command(example_env, small_store, tmp_path):
     run = tmp_path / "run"
     proc = example_env.gantk("run", "example", "--data", str(small_store), "--out", str(run),
@@ -121,6 +122,7 @@ def _write_broken_package(root: Path) -> Path:
     return root
 
 
+@pytest.mark.slow
 def test_broken_package_is_reported_and_uninstall_removes_example(small_store, tmp_path):
     env = PluginEnv(tmp_path / "venv")
     env.install(EXAMPLE)

@@ -100,6 +100,7 @@ def test_batchnorm_gets_population_statistics_and_features_stream_to_disk(traine
     np.testing.assert_allclose(on_disk, extract(images[::3]).numpy(), rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.slow
 def test_svm_probe_writes_tables_with_every_row_and_resumes(trained, small_store, test_store,
                                                             tmp_path):
     report = tmp_path / "reports" / "table2.md"
@@ -179,6 +180,7 @@ def test_nearest_neighbours_figure_and_score(trained, small_store):
     assert 0 < result.metrics["nn_distance"] < 32 and 0 < result.metrics["nnd"] < 32
 
 
+@pytest.mark.slow
 def test_cli_writes_the_report(trained, small_store, test_store, tmp_path):
     report = tmp_path / "reports" / "t.md"
     cmd = [sys.executable, "-m", "gantk", "eval", "svm-probe", "--run", str(trained), "--data",

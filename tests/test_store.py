@@ -90,7 +90,7 @@ def test_map_size_grows(tmp_path):
     assert ImageStore(tmp_path / "s").count == 1500
 
 
-@pytest.mark.parametrize("context", ["fork", "spawn"])
+@pytest.mark.parametrize("context", ["fork", pytest.param("spawn", marks=pytest.mark.slow)])
 def test_dataloader_workers(small_store, context):
     ds = ImageStoreDataset(small_store)
     sampler = EpochBatchSampler(len(ds), 8, seed=0)

@@ -40,23 +40,22 @@ def test_resume_is_exact(tiny_config, tmp_path):
         assert json.loads(x)["loss_d"] == pytest.approx(json.loads(y)["loss_d"], rel=1e-6)
 
 
-def test_run_outputs(tiny_config, tmp_path):
-    result = _train(tiny_config, tmp_path / "run")
-    run = tmp_path / "run"
+def test_run_outputs(tiny_run):
+    run = tiny_run
     cfg = json.loads((run / "config.json").read_text())
     assert cfg["resolution"] == 32 and cfg["channels"] == 1 and cfg["steps"] == 6
     lines = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
     assert [x["step"] for x in lines] == [2, 4, 6]
     assert {"loss_d", "loss_g", "d_x", "d_g_z", "images_per_s"} <= lines[0].keys()
     assert 0 < lines[-1]["d_x"] < 1
-    assert (run / "samples" / "step-00000003.png").is_file() and result.final_grid.is_file()
+    assert (run / "samples" / "step-00000003.png").is_file()
+    assert (run / "samples" / "final.png").is_file()
     assert [p.name for p in list_checkpoints(run)] == ["step-00000003.safetensors",
                                                         "step-00000006.safetensors"]
 
 
-def test_checkpoint_is_safetensors_with_plain_state(tiny_config, tmp_path):
-    _train(tiny_config, tmp_path / "run")
-    path = latest_checkpoint(tmp_path / "run")
+def test_checkpoint_is_safetensors_with_plain_state(tiny_run):
+    path = latest_checkpoint(tiny_run)
     with safe_open(str(path), framework="pt") as fh:
         header = json.loads(fh.metadata()["gantk"])
         keys = list(fh.keys())
@@ -64,12 +63,11 @@ def test_checkpoint_is_safetensors_with_plain_state(tiny_config, tmp_path):
     assert header["state"]["config"]["architecture"] == "dcgan"
     assert any(k.startswith("optim.generator.state.") for k in keys)
     assert "rng.torch" in keys and any(k.startswith("discriminator.") for k in keys)
-    assert not list((tmp_path / "run" / "checkpoints").glob("*.tmp"))
+    assert not list((tiny_run / "checkpoints").glob("*.tmp"))
 
 
-def test_loaded_run_generates(tiny_config, tmp_path):
-    _train(tiny_config, tmp_path / "run")
-    run = load_run(tmp_path / "run")
+def test_loaded_run_generates(tiny_run):
+    run = load_run(tiny_run)
     assert run.step == 6 and not run.generator.training
     x = run.generator(run.sample_z(4))
     assert x.shape == (4, 1, 32, 32)
@@ -92,10 +90,9 @@ def test_nan_stops_with_step_and_checkpoint(tiny_config, tmp_path):
     assert "step 5" in str(err.value) and "step-00000003.safetensors" in str(err.value)
 
 
-def test_existing_run_needs_resume(tiny_config, tmp_path):
-    _train(tiny_config, tmp_path / "run")
+def test_existing_run_needs_resume(tiny_config, tiny_run):
     with pytest.raises(ConfigError, match="--resume"):
-        _train(tiny_config, tmp_path / "run")
+        _train(tiny_config, tiny_run)
 
 
 @pytest.mark.parametrize("override,message", [

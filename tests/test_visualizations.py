@@ -84,6 +84,7 @@ def test_latent_walk_rows_join_numbered_samples(run_dir, tmp_path):
     assert arc.norm(dim=1).min() > interpolate(a, b, 7, slerp=False).norm(dim=1).min()
 
 
+@pytest.mark.slow
 def test_vector_arithmetic_cli_saves_exemplars_and_replays(run_dir, tmp_path):
     out, again = tmp_path / "va", tmp_path / "again"
     cmd = [sys.executable, "-m", "gantk", "viz", "vector-arithmetic", "--run", str(run_dir),
