@@ -11,6 +11,7 @@ import sys
 
 import numpy as np
 import pytest
+import skimage.data as skimage_data
 from PIL import Image
 
 from gantk.datasets.dedup import compute_codes, dedup_store, deduplicate, train_hash_model
@@ -19,7 +20,6 @@ from gantk.errors import GantkError
 from gantk.store import ImageStore, ImageStoreWriter, read_metadata
 from tests.conftest import write_store
 
-skimage_data = pytest.importorskip("skimage.data")
 COPIES = {3: 40, 10: 41, 25: 42}  # original index -> index of its exact copy
 JPEG_OF = (7, 43)
 FAST = {"min_steps": 40, "epochs": 1, "device": "cpu"}

@@ -4,15 +4,12 @@ the astronaut portrait, and lfw_subset's 100 faces and 100 non-faces."""
 from __future__ import annotations
 
 import numpy as np
-import pytest
 from PIL import Image
 
 from gantk.datasets.lib.face_detect import crop_box
 from gantk.ingest.engine import ingest
 from gantk.store import ImageStore
 from tests.real_files import encode, write
-
-pytest.importorskip("cv2")
 
 
 def _keys(path) -> list[str]:

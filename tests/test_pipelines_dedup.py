@@ -9,8 +9,6 @@ import numpy as np
 import pytest
 from dagster import AssetMaterialization, DagsterInstance, MetadataValue, materialize
 
-pytest.importorskip("gantk.datasets.dedup")
-
 from gantk.store import ImageStoreWriter  # noqa: E402
 
 DISTINCT, COPIES = 40, 8

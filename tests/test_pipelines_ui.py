@@ -231,7 +231,6 @@ def test_ui_shows_every_group_and_runs_the_demo(tmp_path):
 
 def test_dg_dev_serves_every_group(tmp_path):
     """`dg dev` in the repo root finds the project from pyproject's [tool.dg] tables."""
-    pytest.importorskip("dagster_dg_cli")
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     command = [sys.executable, "-c", "import sys; from dagster_dg_cli.cli import main; "
