@@ -104,7 +104,7 @@ def ingest_asset(dataset: DatasetAsset) -> AssetsDefinition:
                        f"(source {dataset.source!r}; path from {dataset.env_var})")
     def _ingest(context: AssetExecutionContext, config: IngestConfig,
                 workspace: Workspace) -> MaterializeResult:
-        from gantk.ingest.engine import ingest
+        from gantk.ingest.engine import REPORT_NAME, ingest
         from gantk.training.config import parse_options
 
         src = source_path(dataset, config.src)
@@ -121,7 +121,7 @@ def ingest_asset(dataset: DatasetAsset) -> AssetsDefinition:
             "skipped": MetadataValue.int(skipped),
             "duplicates": MetadataValue.int(summary.duplicates),
             "already_present": MetadataValue.int(getattr(summary, "already_present", 0)),
-            "report": MetadataValue.path(str(dest / "ingest-report.json")),
+            "report": MetadataValue.path(str(dest / REPORT_NAME)),
         })
         return MaterializeResult(metadata=metadata,
                                  data_version=DataVersion(str(metadata["fingerprint"])))
