@@ -23,6 +23,8 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "gantk.plugins.evals.svm_probe",
     "gantk.plugins.evals.sample_quality",
     "gantk.plugins.evals.nearest",
+    "gantk.plugins.trackers.jsonl",
+    "gantk.plugins.trackers.tensorboard",
     "gantk.datasets.idx",
     "gantk.datasets.digits",
     "gantk.datasets.lsun",
