@@ -139,3 +139,29 @@ def test_jsonl_is_always_first_and_once():
     config = make_config({"trackers": ["tensorboard", "jsonl", "tensorboard"]})
     assert tracker_names(config) == ["jsonl", "tensorboard"]
     assert tracker_names(make_config({})) == ["jsonl"]
+
+
+def test_mlflow_run_in_the_run_directory_continues_on_resume(tiny_config, tmp_path):
+    pytest.importorskip("mlflow")
+    from mlflow.tracking import MlflowClient
+
+    run = tmp_path / "run"
+    layers = {**tiny_config, "trackers": ["mlflow"]}
+    _train(layers, run, steps=4)
+    _train(layers, run, resume=True, steps=6)
+
+    client = MlflowClient(tracking_uri=f"sqlite:///{run / 'mlflow' / 'mlflow.db'}")
+    (experiment,) = [e for e in client.search_experiments() if e.name == "gantk"]
+    (found,) = client.search_runs([experiment.experiment_id])
+    assert found.info.run_id == (run / "mlflow" / "run_id").read_text()
+    assert found.info.status == "FINISHED" and found.info.run_name == "run"
+    history = client.get_metric_history(found.info.run_id, "train/loss_d")
+    assert [m.step for m in history] == [2, 4, 6]
+    metrics = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [m.value for m in history] == pytest.approx([m["loss_d"] for m in metrics])
+    params = found.data.params
+    assert (params["lr"], params["model.ngf"], params["architecture"]) == ("0.0002", "8", "dcgan")
+    assert params["steps"] == "4"  # MLflow params are immutable: the first session's value
+    samples = {a.path for a in client.list_artifacts(found.info.run_id, "samples")}
+    assert {"samples/step-00000003.png", "samples/step-00000006.png",
+            "samples/final.png"} <= samples

@@ -25,6 +25,7 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "gantk.plugins.evals.nearest",
     "gantk.plugins.trackers.jsonl",
     "gantk.plugins.trackers.tensorboard",
+    "gantk.plugins.trackers.mlflow",
     "gantk.datasets.idx",
     "gantk.datasets.digits",
     "gantk.datasets.lsun",
