@@ -350,13 +350,13 @@ class Trainer:
         """Train to `config.steps`, logging every `log_every` steps, sampling and
         checkpointing on their schedules; Ctrl-C stops after the current step."""
         cfg, main = self.config, self.world.is_main
+        self.sinks.start(cfg, self.step)  # before the clock of the first window starts
         window = _MetricsWindow(cfg.batch_size * self.loss.critic_steps * self.world.size)
         self._watch = NonFiniteWatch(self.device)
         self._last_checkpoint = latest_checkpoint(self.run_dir)
         last: dict[str, float] = {}
         stop = _StopRequest(also_sigterm=self.world.distributed)
         stopping = False
-        self.sinks.start(cfg, self.step)
         try:
             groups = self._batch_groups()
             while self.step < cfg.steps and not stopping:
