@@ -61,7 +61,8 @@ class MlflowSink:
 
         logging.getLogger("mlflow").setLevel(logging.WARNING)  # no table-creation chatter
         self.folder.mkdir(parents=True, exist_ok=True)
-        self.client = MlflowClient(tracking_uri=f"sqlite:///{(self.folder / 'mlflow.db')}")
+        database = (self.folder / "mlflow.db").resolve()
+        self.client = MlflowClient(tracking_uri=f"sqlite:///{database}")
         self.run_id = self._run(config)
         # params are immutable in MLflow: a resumed run adds new keys only
         known = self.client.get_run(self.run_id).data.params
