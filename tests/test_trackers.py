@@ -88,6 +88,7 @@ def test_tensorboard_score_curves(tmp_path, tiny_config):
     assert not {"scores/network", "scores/ok"} & set(acc.Tags()["scalars"])
 
 
+@pytest.mark.hooks("register_trackers")
 def test_third_party_tracker_and_broken_ones(tracker_plugin, tiny_config, tmp_path):
     lines: list[str] = []
     run = tmp_path / "run"
