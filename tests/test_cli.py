@@ -62,6 +62,7 @@ def test_info_json(small_store):
     (["run", "dcgan", "--set", "lr=-0.1", "--data", "{store}"], "lr: Input should be"),
     (["run", "dcgan", "--set", "architecture=zzz", "--data", "{store}"], "registered: dcgan"),
     (["run", "dcgan", "--set", "resolution=64", "--data", "{store}"], "holds 32x32"),
+    (["run", "dcgan", "--log", "nope", "--data", "{store}"], "unknown tracker 'nope'"),
     (["info", "{plain}"], "not an ImageStore"),
 ])
 def test_bad_input_is_one_line_exit_2(small_store, tmp_path, args, message, capsys):

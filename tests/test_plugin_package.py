@@ -46,7 +46,8 @@ def test_listed_with_package_and_version(example_env):
     assert example["module"] == "gantk_plugin_example.plugin"
     assert example["registered"] == {
         "architecture": ["example-upsample"], "loss": ["example-smoothed"],
-        "eval": ["example-sample-stats"], "dataset": ["example-npy"], "preset": ["example"]}
+        "eval": ["example-sample-stats"], "dataset": ["example-npy"], "preset": ["example"],
+        "tracker": ["example-csv"]}
     assert "register_commands" in example["hooks"]
     assert "example-upsample" in doc["registered"]["architecture"]
     with pytest.raises(metadata.PackageNotFoundError):  # the test environment is untouched
@@ -69,18 +70,29 @@ def test_env_filter_hides_it(example_env):
 
 
 @pytest.mark.hooks("register_architectures", "register_losses", "register_presets",
-                   "register_evals", "register_commands")
+                   "register_evals", "register_commands", "register_trackers")
 @pytest.mark.slow
 def test_trains_evaluates_and_adds_a_command(example_env, small_store, tmp_path):
     run = tmp_path / "run"
     proc = example_env.gantk("run", "example", "--data", str(small_store), "--out", str(run),
-                             "--steps", "2", "--set", "log_every=1", *TINY)
+                             "--steps", "2", "--set", "log_every=1", "--set", "checkpoint_every=1",
+                             "--log", "example-csv", *TINY)
     assert proc.returncode == 0, proc.stderr
     assert "training example-upsample" in proc.stderr + proc.stdout
     assert "loss example-smoothed" in proc.stderr + proc.stdout
     cfg = json.loads((run / "config.json").read_text())
     assert (cfg["architecture"], cfg["loss"], cfg["preset"]) == (
         "example-upsample", "example-smoothed", "example")
+    assert cfg["trackers"] == ["example-csv"]
+    rows = (run / "example-metrics.csv").read_text().splitlines()
+    assert rows[0].split(",")[:3] == ["step", "loss_d", "loss_g"]
+    assert [r.split(",")[0] for r in rows[1:]] == ["1", "2"]
+    # resumed from step 1 (the step-2 checkpoint lost): the tracker drops row 2 first
+    (run / "checkpoints" / "step-00000002.safetensors").unlink()
+    proc = example_env.gantk("run", "example", "--resume", "--out", str(run), "--steps", "3")
+    assert proc.returncode == 0, proc.stderr
+    rows = (run / "example-metrics.csv").read_text().splitlines()
+    assert [r.split(",")[0] for r in rows[1:]] == ["1", "2", "3"]
 
     proc = example_env.gantk("eval", "example-sample-stats", "--run", str(run), "--device",
                              "cpu", "-o", "n=16")
@@ -92,7 +104,7 @@ def test_trains_evaluates_and_adds_a_command(example_env, small_store, tmp_path)
 
     proc = example_env.gantk("example-metrics", str(run))
     assert proc.returncode == 0, proc.stderr
-    assert json.loads(proc.stdout)["step"] == 2
+    assert json.loads(proc.stdout)["step"] == 3
     proc = example_env.gantk("example-metrics", str(tmp_path))
     assert proc.returncode == 2 and proc.stderr.startswith("error: ")
 

@@ -41,5 +41,10 @@ def register_presets(register: Callable[..., Any]) -> None:
 
 
 @hookspec
+def register_trackers(register: Callable[..., Any]) -> None:
+    """Register metric sinks a run can log to: `register(TrackerSpec(...))`."""
+
+
+@hookspec
 def register_commands(app: typer.Typer) -> None:
     """Add sub-commands to the `gantk` Typer app (`app.command()`, `app.add_typer()`)."""

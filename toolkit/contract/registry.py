@@ -17,7 +17,14 @@ import pluggy
 from gantk import PROJECT, __version__
 from gantk.contract import hookspecs
 from gantk.contract.builtins import BUILTIN_PLUGINS
-from gantk.contract.specs import ArchitectureSpec, DatasetSpec, EvalSpec, LossSpec, PresetSpec
+from gantk.contract.specs import (
+    ArchitectureSpec,
+    DatasetSpec,
+    EvalSpec,
+    LossSpec,
+    PresetSpec,
+    TrackerSpec,
+)
 from gantk.errors import RegistryError
 
 KINDS: dict[str, tuple[str, type]] = {
@@ -26,6 +33,7 @@ KINDS: dict[str, tuple[str, type]] = {
     "eval": ("register_evals", EvalSpec),
     "dataset": ("register_datasets", DatasetSpec),
     "preset": ("register_presets", PresetSpec),
+    "tracker": ("register_trackers", TrackerSpec),
 }
 ENV_FILTER = "GANTK_PLUGINS"
 

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from PIL import Image
 
     from gantk.training.config import RunConfig
+    from gantk.training.sinks import Sink
 
 
 @dataclass(frozen=True)
@@ -172,3 +173,23 @@ class PresetSpec:
     name: str
     config: dict[str, Any]
     description: str = ""
+
+
+@dataclass(frozen=True)
+class TrackerSpec:
+    """A metric sink a run can log to besides `metrics.jsonl` (`gantk run --log NAME`,
+    the run config's `trackers` list).
+
+    `open(run_dir, config)` returns a `gantk.training.sinks.Sink`: it hears the run's
+    config once (`start`), the scalars of each logging interval, the scores of each
+    evaluation, every sample grid, and `close()`. It is called on rank 0 only, after the
+    run directory exists, and must never need a login or the network. `unavailable()`
+    (optional) says why it cannot run here (a missing optional package) or returns None;
+    a run that asks for it is refused before any work starts. A tracker that raises is
+    reported once and dropped; the training goes on.
+    """
+
+    name: str
+    open: Callable[[Path, RunConfig], Sink]
+    description: str = ""
+    unavailable: Callable[[], str | None] | None = None

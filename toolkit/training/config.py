@@ -50,6 +50,8 @@ class RunConfig(BaseModel):
     checkpoint_every: int = Field(500, gt=0)
     keep_checkpoints: int = Field(3, gt=0)
     evals: list[str] = Field(default_factory=list)
+    trackers: list[str] = Field(default_factory=list, description="metric sinks besides "
+                                "metrics.jsonl, e.g. tensorboard, mlflow (gantk run --log NAME)")
     out: Path | None = None
 
     @field_validator("device")
@@ -152,6 +154,7 @@ def check_against_registry(config: RunConfig) -> None:
             registry.eval(name)
         except RegistryError as exc:
             problems.append(str(exc))
+    problems += _tracker_problems(registry, config.trackers)
     if not problems:
         arch = registry.architecture(config.architecture)
         if config.resolution is not None and config.resolution not in arch.resolutions:
@@ -163,3 +166,20 @@ def check_against_registry(config: RunConfig) -> None:
                             f"channels; it supports {arch.channels}")
     if problems:
         raise ConfigError("; ".join(problems))
+
+
+def _tracker_problems(registry: Any, names: list[str]) -> list[str]:
+    """Unknown trackers, and trackers whose optional package is missing here."""
+    from gantk.errors import RegistryError
+
+    problems = []
+    for name in names:
+        try:
+            spec = registry.get("tracker", name)
+        except RegistryError as exc:
+            problems.append(str(exc))
+            continue
+        why = spec.unavailable() if spec.unavailable else None
+        if why:
+            problems.append(f"tracker {name!r} cannot run here: {why}")
+    return problems

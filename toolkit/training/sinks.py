@@ -62,19 +62,27 @@ class JsonlSink:
 
 class Sinks:
     """Fans each record out to every sink; a sink that raises is reported once through
-    `log` and dropped, and the training goes on."""
+    `log` (by its tracker name) and dropped, and the training goes on."""
 
-    def __init__(self, sinks: list[Any], log: Any = print) -> None:
-        self._sinks = list(sinks)
+    def __init__(self, sinks: list[Any] | None = None, log: Any = print) -> None:
+        self._sinks: list[tuple[str, Any]] = [(type(s).__name__, s) for s in sinks or []]
         self._log = log
 
+    def add(self, name: str, sink: Any) -> None:
+        self._sinks.append((name, sink))
+
+    @property
+    def names(self) -> list[str]:
+        return [name for name, _ in self._sinks]
+
     def _each(self, method: str, *args: Any) -> None:
-        for sink in list(self._sinks):
+        for entry in list(self._sinks):
+            name, sink = entry
             try:
                 getattr(sink, method)(*args)
             except Exception as exc:  # a tracker must never stop a training
-                self._sinks.remove(sink)
-                self._log(f"warning: tracker {type(sink).__name__} failed in {method} "
+                self._sinks.remove(entry)
+                self._log(f"warning: tracker {name} failed in {method} "
                           f"({type(exc).__name__}: {exc}); training goes on without it")
 
     def start(self, config: RunConfig, step: int) -> None:
@@ -91,3 +99,16 @@ class Sinks:
 
     def close(self) -> None:
         self._each("close")
+
+
+def numbers(record: dict[str, Any], prefix: str = "") -> dict[str, float]:
+    """The numeric leaves of `record` (nested dicts joined with "/"), for trackers that
+    plot numbers only; strings, booleans and lists are left to metrics.jsonl."""
+    out: dict[str, float] = {}
+    for key, value in record.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.update(numbers(value, f"{name}/"))
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            out[name] = float(value)
+    return out

@@ -34,7 +34,8 @@ from gantk.training.checkpoint import (
 from gantk.training.config import RunConfig, check_against_registry
 from gantk.training.data import EpochBatchSampler, ImageStoreDataset, make_loader, to_model_range
 from gantk.training.sampling import generate, sample_z
-from gantk.training.sinks import JsonlSink, Sink, Sinks
+from gantk.training.sinks import Sink, Sinks
+from gantk.training.trackers import open_trackers
 
 GRID_SIZE = 64
 
@@ -139,9 +140,6 @@ class Trainer:
         self.run_dir = Path(run_dir)
         self.log = log if self.world.is_main else _quiet
         self.resume = resume
-        # rank 0 alone records; metrics.jsonl first, then the run's trackers
-        self.sinks = Sinks([JsonlSink(self.run_dir), *(sinks or [])] if self.world.is_main
-                           else [], self.log)
         self.device = distributed.rank_device(self.config.device, self.world)
         self.cuda = self.device.type == "cuda"
         self.registry = get_registry()
@@ -150,6 +148,7 @@ class Trainer:
         self.generator, self.discriminator = self.registry.architecture(
             self.config.architecture).build(self.config)
         self._prepare_run_dir()
+        self.sinks = self._open_sinks(sinks or [])
         self._setup_compute()
         self.opt_g = self._adam(self.generator, self.config.lr)
         self.opt_d = self._adam(self.discriminator, self.config.d_lr())
@@ -176,6 +175,16 @@ class Trainer:
             (self.run_dir / sub).mkdir(parents=True, exist_ok=True)
         write_text_atomic(self.run_dir / "config.json",
                           self.config.model_dump_json(indent=2))
+
+    def _open_sinks(self, extra: list[Sink]) -> Sinks:
+        """Rank 0 alone records: metrics.jsonl and the run's trackers (opened once the
+        run directory exists), then the caller's own sinks."""
+        sinks = Sinks([], self.log)
+        if self.world.is_main:
+            open_trackers(self.config, self.run_dir, sinks, self.log)
+            for sink in extra:
+                sinks.add(type(sink).__name__, sink)
+        return sinks
 
     def _setup_compute(self) -> None:
         cfg = self.config
@@ -341,13 +350,13 @@ class Trainer:
         """Train to `config.steps`, logging every `log_every` steps, sampling and
         checkpointing on their schedules; Ctrl-C stops after the current step."""
         cfg, main = self.config, self.world.is_main
+        self.sinks.start(cfg, self.step)  # before the clock of the first window starts
         window = _MetricsWindow(cfg.batch_size * self.loss.critic_steps * self.world.size)
         self._watch = NonFiniteWatch(self.device)
         self._last_checkpoint = latest_checkpoint(self.run_dir)
         last: dict[str, float] = {}
         stop = _StopRequest(also_sigterm=self.world.distributed)
         stopping = False
-        self.sinks.start(cfg, self.step)
         try:
             groups = self._batch_groups()
             while self.step < cfg.steps and not stopping:

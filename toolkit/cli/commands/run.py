@@ -26,6 +26,10 @@ def run(
                                 "the newest run of this preset) from its latest checkpoint"),
     overrides: list[str] = typer.Option([], "--set", help="any config key=value, e.g. "
                                         "--set lr=1e-4 --set model.ngf=32"),
+    log: list[str] = typer.Option([], "--log", metavar="TRACKER", help="log to TRACKER "
+                                  "too (repeatable): tensorboard, mlflow or a plugin's; "
+                                  "metrics.jsonl is always written. Same as --set "
+                                  "trackers=[...]"),
     nproc: int = typer.Option(1, "--nproc", min=1, help="train with N processes on this "
                               "machine under torchrun (DistributedDataParallel; --batch-size "
                               "is per process)"),
@@ -37,13 +41,21 @@ def run(
 
     request = RunRequest(preset, data, out, resume, {"steps": steps, "batch_size": batch_size,
                                                      "device": device, "seed": seed},
-                         list(overrides))
+                         [*overrides, *_trackers_override(log)])
     check_request(request)  # names and values, before torch is imported
     if nproc > 1:
         from gantk.training.launch import launch
 
         raise typer.Exit(launch(nproc, request.cli_args()))
     _train(request)
+
+
+def _trackers_override(log: list[str]) -> list[str]:
+    """`--log a --log b` as the `--set` pair it stands for (so torchrun's processes and a
+    resumed run see it like any other key)."""
+    import json
+
+    return [f"trackers={json.dumps(log)}"] if log else []
 
 
 def _train(request: RunRequest) -> None:

@@ -12,7 +12,14 @@ from pathlib import Path
 import typer
 
 from gantk import hookimpl
-from gantk.contract.specs import ArchitectureSpec, DatasetSpec, EvalSpec, LossSpec, PresetSpec
+from gantk.contract.specs import (
+    ArchitectureSpec,
+    DatasetSpec,
+    EvalSpec,
+    LossSpec,
+    PresetSpec,
+    TrackerSpec,
+)
 
 SMOOTH_REAL = 0.9
 
@@ -91,6 +98,19 @@ def register_presets(register):
         "architecture": "example-upsample", "loss": "example-smoothed", "lr": 2e-4,
         "beta1": 0.5, "batch_size": 64, "epochs": 5,
     }, "example-upsample with one-sided label smoothing"))
+
+
+def open_csv(run_dir: Path, config):
+    from gantk_plugin_example.csv_tracker import CsvTracker
+
+    return CsvTracker(run_dir)
+
+
+@hookimpl
+def register_trackers(register):
+    register(TrackerSpec(
+        name="example-csv", open=open_csv,
+        description="RUN/example-metrics.csv: a row of losses per logging interval"))
 
 
 def example_metrics(run: Path = typer.Argument(..., help="a run directory")) -> None:
