@@ -40,6 +40,14 @@ def _ours(row: dict, metric: str) -> str:
     return f"{row['test_error']:.2f} +- {row['test_ci']:.2f}"
 
 
+def run_time(row: dict) -> str:
+    """Features (k-means fitting included) + SVM seconds, as `total (fit F)` for k-means."""
+    if "extract_s" not in row:
+        return ""
+    total = f"{row['extract_s'] + row.get('svm_s', 0):.0f}"
+    return f"{total} (k-means fit {row['fit_s']:.0f})" if "fit_s" in row else total
+
+
 def markdown_table(rows: list[dict], dataset: str, table: str | None) -> str:
     """`rows`: our results (name, protocol result). `table`: "table1", "table2" or None."""
     protocol = rows[0]["protocol"] if rows else "semisup"
@@ -53,10 +61,11 @@ def markdown_table(rows: list[dict], dataset: str, table: str | None) -> str:
     elif rows:
         lines.append(f"{dataset}: all {rows[0]['train_size']} training labels; C on a held-out "
                      "split, refit on the whole training set.")
-    lines += ["", f"| model | {metric} | C | features | source |", "|---|---|---|---|---|"]
+    lines += ["", f"| model | {metric} | C | features | run time (s) | source |",
+              "|---|---|---|---|---|---|"]
     for r in rows:
         lines.append(f"| {r['name']} | {_ours(r, metric)} | {r['C']:g} | {r['dims']} | "
-                     f"measured here ({dataset}) |")
+                     f"{run_time(r)} | measured here ({dataset}) |")
     if table:
         pub = PUBLISHED[table]
         lines += ["", f"Published figures, for reference: {pub['title']}; {pub['metric']} as "
