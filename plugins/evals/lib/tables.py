@@ -74,3 +74,49 @@ def markdown_table(rows: list[dict], dataset: str, table: str | None) -> str:
         for name, value, dims in pub["rows"]:
             lines.append(f"| {name} | {value} | {dims} | published (Radford et al. 2015) |")
     return "\n".join(lines) + "\n"
+
+
+def _cell(r: dict) -> str:
+    return f"{r['test_error']:.2f} +- {r['test_ci']:.2f}"
+
+
+def curve_table(points: list[dict], refs: list[dict], dataset: str) -> str:
+    """The probe curve as Markdown: one line per checkpoint, the reference rows, and a
+    closing paragraph that says where (if anywhere) the DCGAN features beat each reference."""
+    first = (points or refs)[0]
+    lines = [f"{dataset}: {first['labels_per_class']} labels per class; C by mean validation "
+             f"error over {first['val_draws']} draws; test error mean +- 1.96 std over "
+             f"{first['draws']} draws.", "",
+             "| step | epoch | DCGAN D test error (%) | C | features | run time (s) |",
+             "|---|---|---|---|---|---|"]
+    for p in points:
+        epoch = "" if p.get("epoch") is None else f"{p['epoch']:g}"
+        lines.append(f"| {p['step']} | {epoch} | {_cell(p)} | {p['C']:g} | {p['dims']} | "
+                     f"{run_time(p)} |")
+    lines += ["", "| reference (flat line) | test error (%) | C | features | run time (s) |",
+              "|---|---|---|---|---|"]
+    for r in refs:
+        lines.append(f"| {r['name']} | {_cell(r)} | {r['C']:g} | {r['dims']} | {run_time(r)} |")
+    lines += ["", _verdict(points, refs)]
+    return "\n".join(lines) + "\n"
+
+
+def _verdict(points: list[dict], refs: list[dict]) -> str:
+    """Plain words: lowest DCGAN error, and for each reference the steps that beat it."""
+    if not points:
+        return "No checkpoint probed yet."
+    best = min(points, key=lambda p: p["test_error"])
+    said = [f"Lowest DCGAN D error: {_cell(best)} at step {best['step']}."]
+    for r in refs:
+        wins = [p["step"] for p in points if p["test_error"] < r["test_error"]]
+        clear = [p["step"] for p in points
+                 if p["test_error"] + p["test_ci"] < r["test_error"] - r["test_ci"]]
+        if not wins:
+            said.append(f"The DCGAN features do not beat {r['name']} ({_cell(r)}, "
+                        f"{r['dims']} features) at any probed step.")
+        else:
+            said.append(f"The DCGAN features beat {r['name']} ({_cell(r)}, {r['dims']} "
+                        f"features) in mean at steps {', '.join(map(str, wins))}"
+                        + (f", with non-overlapping intervals at {', '.join(map(str, clear))}."
+                           if clear else "; the intervals overlap at every one of them."))
+    return " ".join(said)
