@@ -280,3 +280,35 @@ def test_probe_curve_refuses_bad_steps_and_rows(trained, small_store, test_store
     with pytest.raises(ConfigError, match="1000-label protocol"):
         run_eval("probe-curve", trained, small_store,
                  options={**base, "labels_per_class": "all"})
+
+
+@pytest.mark.slow
+def test_probe_curve_killed_mid_curve_continues_where_it_stopped(trained, small_store,
+                                                                 test_store):
+    import signal
+
+    opts = {**CURVE, "test": str(test_store), "refs": "pixels"}
+    cmd = [sys.executable, "-m", "gantk", "eval", "probe-curve", "--run", str(trained),
+           "--data", str(small_store), "--device", "cpu",
+           *(a for k, v in opts.items() for a in ("-o", f"{k}={json.dumps(v)}"))]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    seen = []
+    for line in proc.stderr:  # SIGKILL as soon as the second checkpoint is being probed
+        seen.append(line)
+        if "checkpoint of step 4" in line:
+            proc.send_signal(signal.SIGKILL)
+            break
+    proc.wait(timeout=60)
+    assert proc.returncode == -signal.SIGKILL, "".join(seen)
+    out = trained / "evals" / "probe-curve"
+    first = out / "steps" / "step-00000002.json"
+    assert first.is_file() and not (out / "steps" / "step-00000004.json").exists()
+    assert not (out / "curve.json").exists()
+    mtime = first.stat().st_mtime_ns
+    result = run_eval("probe-curve", trained, small_store, device="cpu", options=opts)
+    assert first.stat().st_mtime_ns == mtime  # kept, not recomputed
+    curve = json.loads((out / "curve.json").read_text())
+    assert [p["step"] for p in curve["points"]] == [2, 4]
+    assert curve["points"][0] == {**json.loads(first.read_text())["result"], "step": 2,
+                                  "epoch": curve["points"][0]["epoch"]}
+    assert result.metrics["pixels_test_error"] == curve["refs"][0]["test_error"]

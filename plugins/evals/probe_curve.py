@@ -2,7 +2,7 @@
 reports probe error against training step, with the reference rows as flat lines.
 
     gantk eval probe-curve --run RUN --data TRAIN_STORE -o test=TEST_STORE \
-        [-o steps=all|468,2340|every=2340] [-o refs=random,kmeans-4800,kmeans-7168] \
+        [-o steps=all|468,2340|every=2340] [-o refs=random,kmeans-4800[,kmeans-7168,pixels]] \
         [-o draws=20 -o val_draws=5 -o labels_per_class=100] \
         [-o report=reports/probe-curve.md -o figure=docs/figures/probe-curve.png]
 
@@ -30,6 +30,7 @@ from gantk.contract.specs import EvalContext, EvalResult, EvalSpec
 from gantk.errors import ConfigError
 
 LIGHT = {"labels_per_class": 100, "draws": 20, "val_draws": 5}
+DEFAULT_REFS = "random,kmeans-4800"  # the untrained D and the paper's 1-layer k-means row
 KNOWN = ("test", "steps", "every", "refs", "labels_per_class", "draws", "val_draws",
          "val_size", "cs", "batch_size", "standardize", "kmeans_k", "kmeans_patches",
          "kmeans_iterations", "bn_images", "grid", "keep_features", "fresh", "epoch_steps",
@@ -47,7 +48,7 @@ def _setup(ctx: EvalContext):
     if opts["labels_per_class"] in (None, "all"):
         raise ConfigError(f"{WHO}: the curve uses the 1000-label protocol; pass "
                           "-o labels_per_class=K (100 for the paper's Table 2)")
-    opts["refs"] = P.parse_rows(opts.get("refs", "random,kmeans"), WHO)
+    opts["refs"] = P.parse_rows(opts.get("refs", DEFAULT_REFS), WHO)
     if "dcgan" in opts["refs"]:
         raise ConfigError(f"{WHO}: refs are the flat reference lines (random, pixels, kmeans, "
                           "kmeans-F); the dcgan curve is always drawn")
