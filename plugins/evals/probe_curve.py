@@ -41,10 +41,9 @@ WHO = "probe-curve"
 def _setup(ctx: EvalContext):
     """Checked options (light defaults), the opened stores and split, and the run config."""
     from gantk.plugins.evals.lib import probe_rows as P
-    from gantk.plugins.evals.svm_probe import _logger, check_options
     from gantk.training.runs import read_run_config
 
-    opts = {**LIGHT, **check_options(ctx.options, WHO, KNOWN)}
+    opts = {**LIGHT, **P.check_options(ctx.options, WHO, KNOWN)}
     if opts["labels_per_class"] in (None, "all"):
         raise ConfigError(f"{WHO}: the curve uses the 1000-label protocol; pass "
                           "-o labels_per_class=K (100 for the paper's Table 2)")
@@ -53,7 +52,7 @@ def _setup(ctx: EvalContext):
         raise ConfigError(f"{WHO}: refs are the flat reference lines (random, pixels, kmeans, "
                           "kmeans-F); the dcgan curve is always drawn")
     data = P.prepare(ctx.data, opts, ctx.seed, ctx.device, ctx.out_dir, WHO,
-                     _logger(WHO, time.perf_counter()))
+                     P.logger(WHO, time.perf_counter()))
     return data, read_run_config(ctx.run_dir)
 
 
@@ -80,7 +79,7 @@ def _probe_step(ctx: EvalContext, data, config, step: int, discriminator) -> dic
 
 def selected_steps(run_dir: Path, opts: dict[str, Any]) -> list[int]:
     """Saved checkpoint steps named by `steps` (all | a,b,c) and `every` (multiples of N)."""
-    from gantk.plugins.evals.svm_probe import checkpoint_at, step_of
+    from gantk.plugins.evals.lib.probe_rows import checkpoint_at, step_of
     from gantk.training.checkpoint import list_checkpoints
 
     saved = [step_of(p) for p in list_checkpoints(run_dir)]

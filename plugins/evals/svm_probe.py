@@ -23,24 +23,10 @@ from typing import Any
 
 from gantk import hookimpl
 from gantk.contract.specs import EvalContext, EvalResult, EvalSpec
-from gantk.errors import ConfigError
 
 KNOWN = ("test", "labels_per_class", "draws", "val_draws", "val_size", "cs", "rows",
          "batch_size", "standardize", "kmeans_k", "kmeans_patches", "kmeans_iterations",
          "bn_images", "report", "table", "keep_features", "grid", "fresh", "step")
-
-
-def check_options(raw: dict[str, Any], who: str, known: tuple[str, ...]) -> dict[str, Any]:
-    """Options with dashes as underscores; one line naming any unknown one."""
-    opts = {k.replace("-", "_"): v for k, v in raw.items()}
-    unknown = sorted(set(opts) - set(known))
-    if unknown:
-        raise ConfigError(f"{who}: unknown option(s) {', '.join(unknown)}; known: "
-                          f"{', '.join(known)}")
-    if "test" not in opts:
-        raise ConfigError(f"{who} needs a labeled test store: pass -o test=STORE (e.g. "
-                          "`gantk ingest fashion-mnist SRC DEST -o split=test`)")
-    return opts
 
 
 def run_probe(ctx: EvalContext) -> EvalResult:
@@ -48,11 +34,11 @@ def run_probe(ctx: EvalContext) -> EvalResult:
     from gantk.plugins.evals.lib import probe_rows as P
     from gantk.plugins.evals.lib.tables import markdown_table
 
-    opts = check_options(ctx.options, "svm-probe", KNOWN)
+    opts = P.check_options(ctx.options, "svm-probe", KNOWN)
     opts["rows"] = P.parse_rows(opts.get("rows", "dcgan,pixels,random,kmeans"), "svm-probe")
     started = time.perf_counter()
     data = P.prepare(ctx.data, opts, ctx.seed, ctx.device, ctx.out_dir, "svm-probe",
-                     _logger("svm-probe", started))
+                     P.logger("svm-probe", started))
     # Load once: a run still training may write a newer checkpoint meanwhile.
     run = _load(ctx, opts.get("step")) if {"dcgan", "random"} & set(opts["rows"]) else None
     results = []
@@ -95,37 +81,15 @@ def _compute(row: str, data, run, ctx: EvalContext) -> dict:
     return P.probe_row(row, data, D)
 
 
-def _logger(who: str, started: float):
-    from gantk.progress import console
-
-    def log(msg: str) -> None:
-        console.print(f"[{who} {time.perf_counter() - started:6.0f}s] {msg}", markup=False)
-    return log
-
-
 def _load(ctx: EvalContext, step: Any):
     """The run at checkpoint `step` (default: the latest)."""
     if step is None:
         return ctx.load()
+    from gantk.plugins.evals.lib.probe_rows import checkpoint_at
     from gantk.training.runs import load_run
 
     return load_run(ctx.run_dir, device=ctx.device, checkpoint=checkpoint_at(ctx.run_dir,
                                                                              int(step)))
-
-
-def checkpoint_at(run_dir: Path, step: int) -> Path:
-    """The checkpoint file of `step`, or one line naming the steps that are saved."""
-    from gantk.training.checkpoint import checkpoint_path, list_checkpoints
-
-    path = checkpoint_path(Path(run_dir), step)
-    if not path.is_file():
-        have = ", ".join(str(step_of(p)) for p in list_checkpoints(run_dir)) or "none"
-        raise ConfigError(f"{run_dir} has no checkpoint at step {step}; steps saved: {have}")
-    return path
-
-
-def step_of(checkpoint: Path) -> int:
-    return int(checkpoint.stem.split("-")[1])
 
 
 def _dataset_name(path: Path, store) -> str:

@@ -1,5 +1,6 @@
-"""One probe row (a feature extractor through one L2-SVM protocol), shared by `svm-probe`
-and `probe-curve`, cached per row in a JSON file so a killed evaluation resumes.
+"""One probe row (a feature extractor through one L2-SVM protocol), cached per row in a
+JSON file so a killed evaluation resumes, and the option and checkpoint helpers: shared by
+`svm-probe` and `probe-curve`.
 
 Rows: `dcgan` (a trained discriminator), `random` (the run's architecture, untrained),
 `pixels`, `kmeans` (`kmeans_k` centroids) and `kmeans-F` (k-means with F = 4k features, e.g.
@@ -29,6 +30,43 @@ PROTOCOL_OPTS = ("labels_per_class", "draws", "val_draws", "val_size", "cs", "st
 D_OPTS = ("bn_images", "grid")
 KMEANS_OPTS = ("kmeans_patches", "kmeans_iterations")
 Log = Callable[[str], None]
+
+
+def check_options(raw: dict[str, Any], who: str, known: tuple[str, ...]) -> dict[str, Any]:
+    """Options with dashes as underscores; one line naming any unknown one."""
+    opts = {k.replace("-", "_"): v for k, v in raw.items()}
+    unknown = sorted(set(opts) - set(known))
+    if unknown:
+        raise ConfigError(f"{who}: unknown option(s) {', '.join(unknown)}; known: "
+                          f"{', '.join(known)}")
+    if "test" not in opts:
+        raise ConfigError(f"{who} needs a labeled test store: pass -o test=STORE (e.g. "
+                          "`gantk ingest fashion-mnist SRC DEST -o split=test`)")
+    return opts
+
+
+def logger(who: str, started: float) -> Log:
+    """Timestamped progress lines on the console (stderr)."""
+    from gantk.progress import console
+
+    def log(msg: str) -> None:
+        console.print(f"[{who} {time.perf_counter() - started:6.0f}s] {msg}", markup=False)
+    return log
+
+
+def checkpoint_at(run_dir: Path, step: int) -> Path:
+    """The checkpoint file of `step`, or one line naming the steps that are saved."""
+    from gantk.training.checkpoint import checkpoint_path, list_checkpoints
+
+    path = checkpoint_path(Path(run_dir), step)
+    if not path.is_file():
+        have = ", ".join(str(step_of(p)) for p in list_checkpoints(run_dir)) or "none"
+        raise ConfigError(f"{run_dir} has no checkpoint at step {step}; steps saved: {have}")
+    return path
+
+
+def step_of(checkpoint: Path) -> int:
+    return int(checkpoint.stem.split("-")[1])
 
 
 def kmeans_centroids(row: str, opts: dict[str, Any]) -> int | None:
