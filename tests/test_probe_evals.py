@@ -265,6 +265,16 @@ def test_probe_live_takes_the_training_discriminator_and_leaves_it_alone(
     assert live.metrics == offline.metrics
     assert json.loads(step_file.read_text())["result"]["test_error"] == \
         offline_point["test_error"]
+    # A point probed in training at a step with no checkpoint joins the offline curve;
+    # the reference lines can wait (refs=none) and do not change the points' keys.
+    no_refs = {**opts, "refs": "none"}
+    del no_refs["steps"]
+    probe_live(EvalContext(run_dir=trained, out_dir=ctx.out_dir, device="cpu", options=no_refs,
+                           data=small_store), D, 3)
+    curve = run_eval("probe-curve", trained, small_store, device="cpu", options=no_refs)
+    points = json.loads((ctx.out_dir / "curve.json").read_text())["points"]
+    assert [p["step"] for p in points] == [2, 3, 4] and set(curve.metrics) == {
+        "dcgan_test_error_last", "dcgan_test_error_best", "dcgan_best_step"}
 
 
 def test_probe_curve_refuses_bad_steps_and_rows(trained, small_store, test_store):

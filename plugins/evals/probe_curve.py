@@ -47,7 +47,8 @@ def _setup(ctx: EvalContext):
     if opts["labels_per_class"] in (None, "all"):
         raise ConfigError(f"{WHO}: the curve uses the 1000-label protocol; pass "
                           "-o labels_per_class=K (100 for the paper's Table 2)")
-    opts["refs"] = P.parse_rows(opts.get("refs", DEFAULT_REFS), WHO)
+    refs = opts.get("refs", DEFAULT_REFS)
+    opts["refs"] = [] if refs in ("none", "", None) else P.parse_rows(refs, WHO)
     if "dcgan" in opts["refs"]:
         raise ConfigError(f"{WHO}: refs are the flat reference lines (random, pixels, kmeans, "
                           "kmeans-F); the dcgan curve is always drawn")
@@ -147,24 +148,35 @@ def _random_row(data, config) -> dict:
     return P.probe_row("random", data, P.random_discriminator(config, data.seed, data.device))
 
 
+def _kept_points(ctx: EvalContext, data, config) -> dict[int, dict]:
+    """Every finished point in `steps/` that these options produced (checkpoints since
+    pruned and points probed during training included)."""
+    points = {}
+    for path in sorted((ctx.out_dir / "steps").glob("step-*.json")):
+        at, kept = int(path.stem.split("-")[1]), json.loads(path.read_text())
+        if kept.get("key") == _step_key(data, config, at):
+            points[at] = {**kept["result"], "step": at}
+    return points
+
+
 def run_curve(ctx: EvalContext) -> EvalResult:
-    """Every selected checkpoint through the probe (cached per step), then the outputs."""
+    """Every selected checkpoint through the probe (cached per step), then the outputs;
+    with `steps=all` the curve also shows every other point already probed."""
     from gantk.training.checkpoint import checkpoint_path
     from gantk.training.runs import load_run
 
     data, config = _setup(ctx)
-    points = []
-    for step in selected_steps(ctx.run_dir, data.opts):
-        if _step_file(ctx, step).is_file() and not data.opts.get("fresh"):
-            kept = json.loads(_step_file(ctx, step).read_text())
-            if kept.get("key") == _step_key(data, config, step):
-                points.append({**kept["result"], "step": step})
-                continue
+    kept = {} if data.opts.get("fresh") else _kept_points(ctx, data, config)
+    steps = selected_steps(ctx.run_dir, data.opts)
+    for step in (s for s in steps if s not in kept):
         data.log(f"checkpoint of step {step}")
         run = load_run(ctx.run_dir, device=ctx.device,
                        checkpoint=checkpoint_path(Path(ctx.run_dir), step))
-        points.append(_probe_step(ctx, data, config, step, run.discriminator))
-    return _write_outputs(ctx, data, config, points, _references(ctx, data, config))
+        kept[step] = _probe_step(ctx, data, config, step, run.discriminator)
+    every_point = data.opts.get("steps", "all") == "all" and data.opts.get("every") is None
+    shown = sorted(kept) if every_point else steps
+    return _write_outputs(ctx, data, config, [kept[s] for s in shown],
+                          _references(ctx, data, config))
 
 
 def probe_live(ctx: EvalContext, discriminator: Any, step: int) -> EvalResult:
@@ -172,13 +184,9 @@ def probe_live(ctx: EvalContext, discriminator: Any, step: int) -> EvalResult:
     population statistics), then redraw the curve from every step probed so far."""
     data, config = _setup(ctx)
     _probe_step(ctx, data, config, step, copy.deepcopy(discriminator))
-    points = []
-    for path in sorted((ctx.out_dir / "steps").glob("step-*.json")):
-        kept = json.loads(path.read_text())
-        at = int(path.stem.split("-")[1])
-        if kept.get("key") == _step_key(data, config, at):
-            points.append({**kept["result"], "step": at})
-    return _write_outputs(ctx, data, config, points, _references(ctx, data, config))
+    points = _kept_points(ctx, data, config)
+    return _write_outputs(ctx, data, config, [points[s] for s in sorted(points)],
+                          _references(ctx, data, config))
 
 
 def _write_outputs(ctx: EvalContext, data, config, points: list[dict],

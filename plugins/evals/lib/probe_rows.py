@@ -155,6 +155,9 @@ def row_key(row: str, data: ProbeData, extra: dict[str, Any] | None = None) -> d
     key.update({k: opts[k] for k in sorted(PROTOCOL_OPTS + own) if k in opts})
     if (k := kmeans_centroids(row, opts)) is not None:
         key["kmeans_k"] = k
+    if row in ("dcgan", "random"):  # what the BatchNorm statistics are (older rows differ)
+        key["batchnorm"] = {"images": len(bn_rows(data)), "drawn_from": "training store",
+                            "batches": "weighted by size"}
     key.update(extra or {})
     return key
 
