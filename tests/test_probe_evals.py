@@ -260,7 +260,7 @@ def test_probe_live_takes_the_training_discriminator_and_leaves_it_alone(
     before = {k: v.clone() for k, v in D.state_dict().items()}
     ctx = EvalContext(run_dir=trained, out_dir=trained / "evals" / "probe-curve", device="cpu",
                       options=opts, data=small_store)
-    live = probe_live(ctx, D, 4)
+    live = get_registry().eval("probe-curve").live(ctx, D, 4)  # as a trainer would call it
     assert D.training and all(torch.equal(v, before[k]) for k, v in D.state_dict().items())
     assert live.metrics == offline.metrics
     assert json.loads(step_file.read_text())["result"]["test_error"] == \

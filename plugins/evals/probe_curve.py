@@ -229,6 +229,7 @@ def register_evals(register):
     register(EvalSpec(
         name="probe-curve",
         run=run_curve,
+        live=probe_live,
         needs=("model", "data"),
         required_options=("test",),
         higher_is_better=False,
