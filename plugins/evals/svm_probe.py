@@ -4,7 +4,10 @@
         [-o labels_per_class=100 -o draws=100 -o val_draws=10] [-o rows=dcgan,pixels,random,kmeans]
         [-o report=reports/table2.md]
 
-`-o step=N` probes the checkpoint of step N (default: the latest). Without
+Rows: `dcgan`, `pixels`, `random`, `kmeans` (`kmeans_k` centroids) and `kmeans-F` (F
+features: `kmeans-4800` is the paper's 1-layer k-means row); BatchNorm statistics over
+every training image (`bn_images=N` for a subset). `-o step=N` probes the checkpoint of
+step N (default: the latest); `probe-curve` probes them all. Without
 `labels_per_class` it runs the CIFAR-10 protocol (all training labels, Table 1);
 with it the SVHN 1000-label protocol (Table 2). Writes `probe.json` and `table.md` into
 the eval's directory (and `report`, when given); features are streamed into
