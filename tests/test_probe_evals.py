@@ -124,6 +124,9 @@ def test_svm_probe_writes_tables_with_every_row_and_resumes(trained, small_store
     table = report.read_text()
     assert table == (out / "table.md").read_text()
     assert "published (Radford et al. 2015)" in table and "22.48" in table
+    kmeans = probe["rows"][3]
+    assert 0 <= kmeans["fit_s"] <= kmeans["extract_s"] and "| run time (s) |" in table
+    assert {r["bn_images"] for r in probe["rows"] if r["row"] in ("dcgan", "random")} == {96}
     assert not (out / "features").exists()  # streamed features are cleaned up
     again = run_eval("svm-probe", trained, small_store, device="cpu",
                      options={**PROBE, "test": str(test_store), "rows": "pixels,kmeans"})
@@ -245,6 +248,7 @@ def test_probe_curve_over_checkpoints_with_flat_references_resumes_per_step(
     assert only.metrics["dcgan_best_step"] == 4.0
 
 
+@pytest.mark.slow
 def test_probe_live_takes_the_training_discriminator_and_leaves_it_alone(
         trained, small_store, test_store):
     from gantk.contract.specs import EvalContext
