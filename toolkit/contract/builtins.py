@@ -21,6 +21,7 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "gantk.plugins.visualizations.filter_ablation",
     "gantk.plugins.visualizations.training_curves",
     "gantk.plugins.evals.svm_probe",
+    "gantk.plugins.evals.probe_curve",
     "gantk.plugins.evals.sample_quality",
     "gantk.plugins.evals.nearest",
     "gantk.plugins.trackers.jsonl",

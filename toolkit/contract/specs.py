@@ -91,6 +91,9 @@ class EvalSpec:
     plugin cannot run without (checked before it runs; the Dagster demo job skips it).
     `unavailable()` (optional) says why the plugin cannot run with its defaults here (a
     missing optional package), or returns None; the demo job skips it then.
+    `live(ctx, discriminator, step)` (optional) evaluates the discriminator a training
+    holds right now, without a checkpoint, writing where `run` would; it must leave the
+    module as it found it (an in-training evaluation).
     """
 
     name: str
@@ -103,6 +106,7 @@ class EvalSpec:
     higher_is_better: bool = True
     required_options: tuple[str, ...] = ()
     unavailable: Callable[[], str | None] | None = None
+    live: Callable[[EvalContext, Any, int], EvalResult] | None = None
 
     def runs_without_options(self) -> bool:
         """True when the plugin can run here with no options (what a demo can do)."""

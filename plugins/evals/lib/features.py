@@ -49,6 +49,29 @@ def pixel_features(images: torch.Tensor) -> torch.Tensor:
     return to_model_range(images).flatten(1)
 
 
+class _BatchStatistics:
+    """Running sums for one BatchNorm layer: its batch means and (unbiased) batch variances,
+    each weighted by the number of values per channel in the batch."""
+
+    def __init__(self, norm: torch.nn.modules.batchnorm._BatchNorm):
+        self.norm, self.count = norm, 0
+        self.mean_sum = torch.zeros(norm.num_features, dtype=torch.float64)
+        self.var_sum = torch.zeros(norm.num_features, dtype=torch.float64)
+
+    def __call__(self, module: torch.nn.Module, inputs: tuple[torch.Tensor, ...]) -> None:
+        x = inputs[0].detach().transpose(0, 1).flatten(1).double()  # (channels, values)
+        n = x.shape[1]
+        self.mean_sum += x.mean(1).cpu() * n
+        self.var_sum += x.var(1).cpu() * n
+        self.count += n
+
+    def store(self) -> None:
+        norm = self.norm
+        norm.running_mean.copy_((self.mean_sum / self.count).to(norm.running_mean))
+        norm.running_var.copy_((self.var_sum / self.count).to(norm.running_var))
+        norm.num_batches_tracked.zero_()
+
+
 @torch.no_grad()
 def recompute_batchnorm(discriminator: torch.nn.Module, store: ImageStore, indices: np.ndarray,
                         batch_size: int = 128, device: str = "cpu",
@@ -56,29 +79,30 @@ def recompute_batchnorm(discriminator: torch.nn.Module, store: ImageStore, indic
     """Replace BatchNorm running statistics by population statistics over `indices`.
 
     As dcgan_code's svhn_semisup_analysis.py (`infer_bnorm_stats`): every BatchNorm layer
-    normalizes each batch with its own statistics while the mean over batches of the batch
-    means and variances is collected (momentum=None is that equal-weight average; torch
-    uses the unbiased batch variance, a factor n/(n-1) with n >= 128*16 pixels). Returns the
-    number of BatchNorm layers (0: nothing to do).
+    normalizes each batch with its own statistics while running sums per layer collect the
+    batch means and variances, weighted by batch size (a short last batch counts for its
+    size, so any number of images streams through at `batch_size` in memory; torch's
+    unbiased batch variance, a factor n/(n-1) with n >= 128*16 values). Returns the number
+    of BatchNorm layers (0: nothing to do). The model is left in eval mode.
     """
     norms = [m for m in discriminator.modules()
              if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
     if not norms:
         return 0
-    saved = [m.momentum for m in norms]
-    for m in norms:
-        m.reset_running_stats()
-        m.momentum = None
-        m.train()
+    sums = [_BatchStatistics(m) for m in norms]
+    hooks = [m.register_forward_pre_hook(s) for m, s in zip(norms, sums)]
+    discriminator.train()
     try:
         dev = torch.device(device)
         for start, images in _batches(store, indices, batch_size):
             discriminator.features(to_model_range(images.to(dev)))
             if progress:
                 progress(min(start + batch_size, len(indices)), len(indices))
+        for s in sums:
+            s.store()
     finally:
-        for m, momentum in zip(norms, saved):
-            m.momentum = momentum
+        for h in hooks:
+            h.remove()
         discriminator.eval()
     return len(norms)
 
