@@ -42,14 +42,18 @@ class LossSpec:
     `d_loss(real_logits, fake_logits)` and `g_loss(fake_logits)` return scalars;
     `penalty(discriminator, real, fake)` (optional) is added to the discriminator loss;
     the trainer runs `critic_steps` discriminator updates per generator update.
+    `needs_real_logits=True` asks for D's logits on the step's real images in the
+    generator step too: then the trainer calls `g_loss(fake_logits, real_logits)` (the
+    relativistic family); other losses cost no extra forward pass.
     """
 
     name: str
     d_loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
-    g_loss: Callable[[torch.Tensor], torch.Tensor]
+    g_loss: Callable[..., torch.Tensor]
     penalty: Callable[[torch.nn.Module, torch.Tensor, torch.Tensor], torch.Tensor] | None = None
     critic_steps: int = 1
     description: str = ""
+    needs_real_logits: bool = False
 
 
 @dataclass

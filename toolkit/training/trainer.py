@@ -281,12 +281,21 @@ class Trainer:
         with distributed.no_sync(D), frozen(self.discriminator):
             with self._autocast():
                 gen_logits = D(fake)
-                loss_g = self.loss.g_loss(gen_logits.float())
+                loss_g = self._g_loss(gen_logits, D, real)
             self.opt_g.zero_grad(set_to_none=True)
             self._backward_step(loss_g, self.opt_g)
         return {"loss_d": loss_d.detach(), "loss_g": loss_g.detach(),
                 "d_x": torch.sigmoid(real_logits.detach().float()).mean(),
                 "d_g_z": torch.sigmoid(fake_logits.detach().float()).mean()}
+
+    def _g_loss(self, gen_logits: torch.Tensor, D: Any, real: torch.Tensor) -> torch.Tensor:
+        """The generator loss; D's logits on the real batch (after the D update) only for a
+        loss that asks for them (relativistic losses)."""
+        if not self.loss.needs_real_logits:
+            return self.loss.g_loss(gen_logits.float())
+        with torch.no_grad():
+            real_logits = D(real).float()
+        return self.loss.g_loss(gen_logits.float(), real_logits)
 
     # -- outputs ---------------------------------------------------------------------------
     def save_samples(self, name: str) -> Path:
