@@ -15,8 +15,23 @@ if TYPE_CHECKING:
     import numpy as np
     import torch
     from PIL import Image
+    from pydantic import BaseModel
 
     from gantk.training.config import RunConfig
+
+# `options` on a spec: a pydantic model class, or a function returning one (so that the
+# module registering the spec need not import pydantic at start-up). The core validates
+# the user's options against it before any work (gantk.contract.options).
+
+# What a model may offer beyond the contract every architecture meets; evals and
+# visualizations name the ones they need in `EvalSpec.requires`.
+CAPABILITIES: dict[str, str] = {
+    "features": "discriminator.features(x) -> list[Tensor]: each hidden layer's activations, "
+                "batch first (conv maps or flat vectors)",
+    "hidden": "generator.hidden(z) -> list[Tensor]: each layer's output, in order",
+    "layers": "generator.layers() -> list[nn.Module]: the modules whose outputs hidden(z) "
+              "returns, in the same order (forward hooks go there)",
+}
 
 
 @dataclass(frozen=True)
@@ -25,7 +40,8 @@ class ArchitectureSpec:
 
     `build(config)` returns `(generator, discriminator)`. The generator maps z `(N, nz)` to
     images `(N, C, H, W)` in [-1, 1] and exposes `.nz`; the discriminator maps images to
-    logits `(N,)` and exposes `.features(x) -> list[Tensor]`, one per conv layer.
+    logits `(N,)`. `capabilities` names what else the pair offers (see `CAPABILITIES`);
+    `options` validates `config.model` (see `gantk.contract.options`).
     """
 
     name: str
@@ -33,6 +49,8 @@ class ArchitectureSpec:
     resolutions: tuple[int, ...]
     channels: tuple[int, ...] = (1, 3)
     description: str = ""
+    capabilities: tuple[str, ...] = ("features",)
+    options: type[BaseModel] | Callable[[], type[BaseModel]] | None = None
 
 
 @dataclass(frozen=True)
@@ -93,7 +111,9 @@ class EvalSpec:
     reach, checked by the pipeline's asset checks. `required_options` names options the
     plugin cannot run without (checked before it runs; the Dagster demo job skips it).
     `unavailable()` (optional) says why the plugin cannot run with its defaults here (a
-    missing optional package), or returns None; the demo job skips it then.
+    missing optional package), or returns None; the demo job skips it then. `requires`
+    names the architecture capabilities it uses (see `CAPABILITIES`): a run whose
+    architecture lacks one is refused before any work. `options` validates `ctx.options`.
     """
 
     name: str
@@ -106,6 +126,8 @@ class EvalSpec:
     higher_is_better: bool = True
     required_options: tuple[str, ...] = ()
     unavailable: Callable[[], str | None] | None = None
+    requires: tuple[str, ...] = ()
+    options: type[BaseModel] | Callable[[], type[BaseModel]] | None = None
 
     def runs_without_options(self) -> bool:
         """True when the plugin can run here with no options (what a demo can do)."""
@@ -152,7 +174,8 @@ class DatasetSpec:
     `demo_rank` (optional) offers the source as the embedded demo data a run without
     `--data` trains on: the installed source (one whose `default_path()` finds its files)
     with the lowest rank serves. `dedup` asks the pipeline to de-duplicate the store before
-    training, as the paper did for LSUN.
+    training, as the paper did for LSUN. `options` validates the `-o key=value` options
+    (see `gantk.contract.options`).
     """
 
     name: str
@@ -167,6 +190,7 @@ class DatasetSpec:
     classes: Callable[[Path, dict[str, Any]], list[str] | None] | None = None
     demo_rank: int | None = None
     dedup: bool = False
+    options: type[BaseModel] | Callable[[], type[BaseModel]] | None = None
 
 
 @dataclass(frozen=True)
