@@ -202,7 +202,7 @@ def test_hookspecs_are_typed():
                        ("register_presets", specs.PresetSpec)]:
         hints = typing.get_type_hints(getattr(hookspecs, hook))
         assert typing.get_origin(hints["register"]) is collections.abc.Callable, hook
-        assert typing.get_args(hints["register"]) == ([spec], type(None)), hook
+        assert typing.get_args(hints["register"]) == ([spec], None), hook
         assert hints["return"] is type(None)
 
 
