@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from gantk import hookimpl
+from gantk.contract.options import lazy
 from gantk.contract.specs import EvalContext, EvalResult, EvalSpec
 from gantk.errors import ConfigError
 
@@ -30,17 +31,10 @@ ROWS = {
     "pixels": "raw pixels",
     "kmeans": "k-means (Coates & Ng, 1 layer)",
 }
-KNOWN = ("test", "labels_per_class", "draws", "val_draws", "val_size", "cs", "rows",
-         "batch_size", "standardize", "kmeans_k", "kmeans_patches", "kmeans_iterations",
-         "bn_images", "report", "table", "keep_features", "grid", "fresh", "step")
 
 
 def _options(raw: dict[str, Any]) -> dict[str, Any]:
-    opts = {k.replace("-", "_"): v for k, v in raw.items()}
-    unknown = sorted(set(opts) - set(KNOWN))
-    if unknown:
-        raise ConfigError(f"svm-probe: unknown option(s) {', '.join(unknown)}; known: "
-                          f"{', '.join(KNOWN)}")
+    opts = {k.replace("-", "_"): v for k, v in raw.items()}  # checked by the core
     rows = opts.get("rows", "dcgan,pixels,random,kmeans")
     rows = rows.split(",") if isinstance(rows, str) else list(rows)
     bad = [r for r in rows if r not in ROWS]
@@ -248,6 +242,8 @@ def register_evals(register):
         run=run_probe,
         needs=("model", "data"),
         required_options=("test",),
+        requires=("features",),
+        options=lazy("gantk.plugins.evals.lib.options:SvmProbeOptions"),
         description="the paper's L2-SVM probe on every D conv layer (max-pooled 4x4), with "
                     "raw-pixel, random-D and k-means rows; Tables 1/2 (-o labels_per_class=100)",
     ))

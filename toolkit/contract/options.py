@@ -9,6 +9,7 @@ without a default are required. Option names may be typed with `-` or `_`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -28,10 +29,27 @@ class OptionInfo:
     required: bool
     description: str
 
+    def signature(self) -> str:
+        return f"{self.name}: {self.type}" + ("" if self.required else f" = {self.default!r}")
+
     def line(self) -> str:
         value = "required" if self.required else f"default {self.default!r}"
         text = f"{self.name} ({self.type}, {value})"
         return f"{text}: {self.description}" if self.description else text
+
+
+def lazy(path: str) -> Callable[[], type[BaseModel]]:
+    """`options=lazy("my_plugin.options:MyOptions")`: the model's module is imported only
+    when options are validated or listed, keeping pydantic off the start-up path."""
+    module_name, _, attr = path.partition(":")
+
+    def load() -> type[BaseModel]:
+        import importlib
+
+        return getattr(importlib.import_module(module_name), attr)
+
+    load.__qualname__ = f"lazy({path!r})"
+    return load
 
 
 def options_model(spec: Any) -> type[BaseModel] | None:
@@ -109,5 +127,6 @@ def _given(values: dict[str, Any], error: dict[str, Any]) -> str:
 
 
 def _refuse(spec: Any, kind: str, problem: str) -> None:
-    known = "; ".join(o.line() for o in describe_options(spec)) or "none"
-    raise ConfigError(f"{kind} {spec.name!r}: {problem}; known options: {known}")
+    known = ", ".join(o.signature() for o in describe_options(spec)) or "none"
+    raise ConfigError(f"{kind} {spec.name!r}: {problem}; known options: {known} (described "
+                      f"by `gantk plugins {spec.name}`)")
