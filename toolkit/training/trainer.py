@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from gantk.atomic import write_text_atomic
+from gantk.contract.checks import check_models
 from gantk.contract.registry import get_registry
 from gantk.errors import ConfigError, TrainingError
 from gantk.grids import save_grid
@@ -149,6 +150,7 @@ class Trainer:
         torch.manual_seed(self.config.seed)  # initial weights are a function of the seed
         self.generator, self.discriminator = self.registry.architecture(
             self.config.architecture).build(self.config)
+        self._check_contract()
         self._prepare_run_dir()
         self._setup_compute()
         self.opt_g = self._adam(self.generator, self.config.lr)
@@ -162,6 +164,15 @@ class Trainer:
                                 torch.device("cpu")).to(self.device)
 
     # -- setup ---------------------------------------------------------------------------
+    def _check_contract(self) -> None:
+        """Once, before anything is written: a model breaking the contract (shapes, range,
+        `(N, 1)` logits) fails in one line naming its plugin, not inside a step."""
+        cfg = self.config
+        owner = self.registry.owner("architecture", cfg.architecture)
+        check_models(self.generator, self.discriminator,
+                     what=f"architecture {cfg.architecture!r} ({owner.package})",
+                     resolution=cfg.resolution, channels=cfg.channels, nz=cfg.nz)
+
     def _prepare_run_dir(self) -> None:
         has_run = (self.run_dir / "config.json").exists() or latest_checkpoint(self.run_dir)
         if has_run and not self.resume:
