@@ -95,8 +95,7 @@ def validate_options(spec: Any, kind: str, values: dict[str, Any] | None) -> dic
     try:
         parsed = model.model_validate(given)
     except ValidationError as exc:
-        problems = [f"{'.'.join(map(str, e['loc'])) or 'options'}={_given(given, e)}: "
-                    f"{e['msg'].lower()}" for e in exc.errors()]
+        problems = [_problem(given, e) for e in exc.errors()]
         _refuse(spec, kind, "; ".join(problems))
     return {k: getattr(parsed, k) for k in given}
 
@@ -121,9 +120,13 @@ class _Named:
     options: Any
 
 
-def _given(values: dict[str, Any], error: dict[str, Any]) -> str:
-    key = error["loc"][0] if error["loc"] else None
-    return repr(values[key]) if key in values else "missing"
+def _problem(values: dict[str, Any], error: dict[str, Any]) -> str:
+    """`key=VALUE: what is wrong` (`(item N)` for one item of a list)."""
+    loc = error["loc"]
+    key = str(loc[0]) if loc else "options"
+    given = f"={values[key]!r}" if key in values else " is missing"
+    item = f" (item {loc[1]})" if len(loc) > 1 else ""
+    return f"{key}{given}{item}: {error['msg'].lower()}"
 
 
 def _refuse(spec: Any, kind: str, problem: str) -> None:
