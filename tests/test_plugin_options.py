@@ -85,7 +85,8 @@ def test_eval_options_and_capabilities_are_checked_before_work(mlp_run, tmp_path
                                           "greater than or equal to 1; known options: n: int "
                                           "= 64, nrow: int | None = None, scale: int = 2"):
         run_eval("samples", mlp_run, options={"n": 0}, device="cpu")
-    with pytest.raises(ConfigError, match="latent-walk.: points=.1,x. .item 1.: input should be a valid integer"):
+    with pytest.raises(ConfigError, match="latent-walk.: points=.1,x. .item 1.: input should "
+                                          "be a valid integer"):
         run_eval("latent-walk", mlp_run, options={"points": "1,x"}, device="cpu")
     assert not (mlp_run / "evals").exists()  # nothing started
     result = run_eval("samples", mlp_run, options={"n": "4"}, device="cpu")  # "4" converts
