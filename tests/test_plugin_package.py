@@ -63,6 +63,16 @@ def test_loading_plugins_stays_light(example_env):
     assert proc.returncode == 0, proc.stderr
 
 
+def test_example_package_own_tests_use_the_contract_checker(example_env):
+    """The example's tests (gantk.testing.check_*) pass against the installed package."""
+    tests = example_env.root / "src" / EXAMPLE.name / "tests"  # the copy pip built from
+    proc = example_env.run([str(example_env.python), "-m", "pytest", "-q", "-p",
+                            "no:cacheprovider", "--rootdir", str(tests.parent), str(tests)],
+                           check=False, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert "6 passed" in proc.stdout
+
+
 def test_env_filter_hides_it(example_env):
     assert "example" in _third_party(_plugins(example_env, GANTK_PLUGINS="example"))
     assert "example" not in _third_party(_plugins(example_env, GANTK_PLUGINS="other"))
