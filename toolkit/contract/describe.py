@@ -16,6 +16,22 @@ def supported_evals(registry: Registry, architecture: str) -> list[str]:
     return [e.name for e in registry.evals() if set(e.requires) <= offered]
 
 
+def eval_description(registry: Registry, spec: Any) -> str:
+    """An evaluation for a UI (the Dagster asset's description): what it does, the
+    capabilities it requires and which architectures offer them, its options."""
+    parts = [spec.description or f"the {spec.name} {spec.kind} plugin"]
+    if spec.requires:
+        able = [a for a in registry.names("architecture")
+                if set(spec.requires) <= set(registry.architecture(a).capabilities)]
+        parts.append(f"Requires an architecture offering {', '.join(spec.requires)}: "
+                     f"{', '.join(able) or 'none installed'}.")
+    options = describe_options(spec)
+    if options:
+        parts.append("Options (run config `options`, as key=value): "
+                     + "; ".join(o.line() for o in options) + ".")
+    return "\n\n".join(parts)
+
+
 def listing_document(registry: Registry) -> dict[str, Any]:
     """`gantk plugins --json`."""
     return {
