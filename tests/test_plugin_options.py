@@ -51,6 +51,10 @@ def test_plugins_name_prints_options_capabilities_and_supported_evals():
     assert "svm-probe" in doc["architecture"]["supports"]
     assert {o["name"] for o in doc["architecture"]["options"]} == {"ngf", "ndf", "pieces",
                                                                    "dropout"}
+    verbose = _gantk("plugins", "--verbose")
+    assert verbose.returncode == 0, verbose.stderr
+    assert "      options:" in verbose.stdout and "        n (int, default 64)" in verbose.stdout
+    assert "command: ingest - " in verbose.stdout  # commands with their descriptions
     proc = _gantk("plugins", "no-such-thing")
     assert proc.returncode == 2 and "nothing is registered as 'no-such-thing'" in proc.stderr
 
