@@ -43,10 +43,13 @@ def listing_document(registry: Registry) -> dict[str, Any]:
     }
 
 
-def listing_lines(registry: Registry, verbose: bool = False) -> list[str]:
-    """`gantk plugins`: every plugin and what it registered; FAILED ones at the end."""
+def listing_lines(registry: Registry, verbose: bool = False,
+                  only: PluginInfo | None = None) -> list[str]:
+    """`gantk plugins`: every plugin (or `only` one) and what it registered; FAILED ones at
+    the end."""
     lines = []
-    for info in registry.plugins:
+    shown = [only] if only else registry.plugins
+    for info in shown:
         origin = "built-in" if info.builtin else f"{info.package} {info.version}"
         lines.append(f"{info.name} ({origin}; {info.module})"
                      + ("  FAILED (see below)" if info.failed else ""))
@@ -57,10 +60,11 @@ def listing_lines(registry: Registry, verbose: bool = False) -> list[str]:
                     lines += ["      " + ln for ln in item_lines(registry, kind, name)[1:]]
         for name, text in info.commands.items():
             lines.append(f"    command: {name}" + (f" - {text}" if text else ""))
-    if registry.failures:
-        lines.append(f"FAILED: {len(registry.failures)} plugin(s) did not load fully "
+    failed = [p for p in shown if p.failed]
+    if failed:
+        lines.append(f"FAILED: {len(failed)} plugin(s) did not load fully "
                      "(the rest of gantk works):")
-        lines += [f"  {_failure_line(p)}" for p in registry.failures]
+        lines += [f"  {_failure_line(p)}" for p in failed]
     return lines
 
 
@@ -113,19 +117,15 @@ def describe_item(registry: Registry, name: str) -> tuple[list[str], dict[str, A
                 doc[kind]["requires"] = list(spec.requires)
     for info in registry.plugins:
         if info.name == name:
-            lines += listing_lines(_only(registry, info), verbose=True)
+            lines += listing_lines(registry, verbose=True, only=info)
             doc["plugin"] = info.as_dict()
     if not lines:
         everything = sorted({n for k in KINDS for n in registry.names(k)})
         raise RegistryError(f"nothing is registered as {name!r}; registered: "
-                            f"{', '.join(everything)}{registry._failure_note()}")
-    return [ln for ln in lines if ln or lines[-1] != ln], _jsonable(doc)
-
-
-def _only(registry: Registry, info: PluginInfo) -> Registry:
-    view = Registry(registry.pm, [info])
-    view._items, view._owner = registry._items, registry._owner
-    return view
+                            f"{', '.join(everything)}{registry.failure_note()}")
+    while lines and not lines[-1]:
+        lines.pop()
+    return lines, _jsonable(doc)
 
 
 def _jsonable(value: Any) -> Any:

@@ -108,9 +108,9 @@ class Registry:
         except KeyError:
             known = ", ".join(self.names(kind)) or "none"
             raise RegistryError(f"unknown {kind} {name!r}; registered: {known}"
-                                f"{self._failure_note()}") from None
+                                f"{self.failure_note()}") from None
 
-    def _failure_note(self) -> str:
+    def failure_note(self) -> str:
         """Why a name may be missing: the plugins that failed (a name is unknown because
         the plugin that offers it did not load)."""
         failed = [f"{p.name} ({p.package}): {p.reasons()}" for p in self.failures]
