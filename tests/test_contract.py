@@ -160,6 +160,11 @@ def test_out_of_range_images_and_false_capability_are_caught():
                  TEST_PLUGIN)
     with pytest.raises(ContractError, match="generator.hidden.z. failed"):
         check_architecture("claims-hidden", ngf=8, ndf=8)
+    registry.add("architecture", ArchitectureSpec("claims-maps", build_mlp_gan, (32,),
+                                                  capabilities=("conv-features",)),
+                 TEST_PLUGIN)
+    with pytest.raises(ContractError, match="declares conv-features .* shapes \\[\\(2, 8\\)"):
+        check_architecture("claims-maps", ngf=8, ndf=8)
 
 
 def test_bad_loss_and_bad_source_are_caught(tmp_path):

@@ -43,11 +43,11 @@ def test_bad_model_option_is_one_line_before_any_work(small_store, tmp_path):
 def test_plugins_name_prints_options_capabilities_and_supported_evals():
     proc = _gantk("plugins", "dcgan")
     assert proc.returncode == 0, proc.stderr
-    assert "capabilities: features, hidden, layers" in proc.stdout
+    assert "capabilities: features, conv-features, hidden, layers" in proc.stdout
     assert "kernel (int, default 5): odd kernel size of every (transposed) conv" in proc.stdout
     assert "filter-ablation" in proc.stdout.split("supports:")[1].splitlines()[0]
     doc = json.loads(_gantk("plugins", "mlp-gan", "--json").stdout)
-    assert "filter-ablation" not in doc["architecture"]["supports"]
+    assert not {"filter-ablation", "guided-backprop"} & set(doc["architecture"]["supports"])
     assert "svm-probe" in doc["architecture"]["supports"]
     assert {o["name"] for o in doc["architecture"]["options"]} == {"ngf", "ndf", "pieces",
                                                                    "dropout"}

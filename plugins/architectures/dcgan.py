@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 RESOLUTIONS = (16, 32, 64, 128)
 PAPER_WIDTH = {16: 64, 32: 64, 64: 128, 128: 128}
 # the conv Generator/Discriminator of lib/blocks.py offer all three
-CAPABILITIES = ("features", "hidden", "layers")
+CAPABILITIES = ("features", "conv-features", "hidden", "layers")
 OPTIONS = lazy("gantk.plugins.architectures.lib.options:DcganOptions")
 
 

@@ -164,7 +164,7 @@ def guided_backprop(ctx: EvalContext) -> EvalResult:
 def register_evals(register):
     register(EvalSpec(
         name="guided-backprop", run=guided_backprop, kind="visualization",
-        requires=("features",),
+        requires=("conv-features",),
         options=lazy("gantk.plugins.visualizations.lib.options:GuidedBackpropOptions"),
         description="paper Fig. 5: guided backprop of D's strongest last-layer features, "
                     "trained vs random D (real images from --data or the run's store)",

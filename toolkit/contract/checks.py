@@ -83,8 +83,11 @@ def _check_forward(G: nn.Module, D: nn.Module, z: torch.Tensor, what: str, resol
                     f"logits of shape ({n},){hint}")
     if not torch.isfinite(logits).all():
         _fail(what, "the discriminator returned NaN/Inf logits")
-    if "features" in capabilities:
-        _check_list(what, "discriminator.features(x)", lambda: D.features(images), n)
+    if capabilities & {"features", "conv-features"}:
+        feats = _check_list(what, "discriminator.features(x)", lambda: D.features(images), n)
+        if "conv-features" in capabilities and any(f.dim() != 4 for f in feats):
+            _fail(what, "it declares conv-features but discriminator.features(x) returned "
+                        f"shapes {[tuple(f.shape) for f in feats]}; expected (N, C, H, W) maps")
     if "hidden" in capabilities:
         hidden = _check_list(what, "generator.hidden(z)", lambda: G.hidden(z), n)
     if "layers" in capabilities:

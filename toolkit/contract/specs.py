@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 CAPABILITIES: dict[str, str] = {
     "features": "discriminator.features(x) -> list[Tensor]: each hidden layer's activations, "
                 "batch first (conv maps or flat vectors)",
+    "conv-features": "features(x) gives (N, C, H, W) maps, one per conv layer (spatial "
+                     "probes: guided backprop)",
     "hidden": "generator.hidden(z) -> list[Tensor]: each layer's output, in order",
     "layers": "generator.layers() -> list[nn.Module]: the modules whose outputs hidden(z) "
               "returns, in the same order (forward hooks go there)",

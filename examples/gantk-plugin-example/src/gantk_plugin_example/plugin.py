@@ -60,7 +60,7 @@ def npy_length(path: Path, options: dict) -> int:
 def register_architectures(register):
     register(ArchitectureSpec(
         name="example-upsample", build=build, resolutions=(16, 32, 64),
-        capabilities=("features",),  # D.features(x); G has no hidden()/layers()
+        capabilities=("features", "conv-features"),  # D's conv maps; no G.hidden()/layers()
         options=lazy("gantk_plugin_example.options:UpsampleOptions"),
         description="G: nearest upsampling + 3x3 convs (no checkerboard); D: strided convs"))
 
