@@ -21,7 +21,8 @@ from dagster import (
 )
 from pydantic import Field
 
-from gantk.contract.registry import Registry
+from gantk.contract.describe import eval_description
+from gantk.contract.registry import Registry, get_registry
 from gantk.contract.specs import EvalSpec
 from gantk.pipelines.checks import above_baseline, baseline_spec
 from gantk.pipelines.ingest import asset_name
@@ -55,7 +56,7 @@ def eval_asset(spec: EvalSpec, partitions: MultiPartitionsDefinition,
 
     @asset(key=key, group_name=GROUPS[spec.kind], partitions_def=partitions,
            deps=deps, pool="gpu", kinds={"pytorch"}, check_specs=baseline_spec(key, spec),
-           description=spec.description or f"the {spec.name} {spec.kind} plugin")
+           description=eval_description(get_registry(), spec))
     def _evaluate(context: AssetExecutionContext, config: EvalConfig,
                   workspace: Workspace) -> MaterializeResult:
         from gantk.contract.registry import get_registry

@@ -67,6 +67,8 @@ class TrainConfig(Config):
 
     preset: str | None = Field(None, description="preset to start from; default: the preset "
                                "named like the architecture, else dcgan")
+    loss: str | None = Field(None, description="adversarial loss (a registered name, e.g. "
+                             "ragan); default: the preset's (dcgan's is nonsaturating)")
     steps: int | None = Field(None, description="generator updates; default: the preset's")
     batch_size: int | None = None
     device: str = Field("auto", description="cpu, cuda or auto")
@@ -84,7 +86,8 @@ def train_request(config: TrainConfig, preset: str, architecture: str, store: Pa
     flags = {"steps": config.steps, "batch_size": config.batch_size,
              "device": config.device, "seed": config.seed}
     return RunRequest(preset, store, run_dir, config.resume, flags,
-                      [f"architecture={architecture}", *config.overrides])
+                      [f"architecture={architecture}",
+                       *([f"loss={config.loss}"] if config.loss else []), *config.overrides])
 
 
 def train_command(config: TrainConfig, request: RunRequest) -> list[str]:

@@ -1,7 +1,7 @@
 """Presets for the baselines: each changes one thing against the paper's `dcgan` preset,
 so that `gantk run NAME` compares like with like.
 
-- `minimax`, `lsgan`, `hinge`: the paper's model and optimizer, only the loss swapped.
+- `minimax`, `lsgan`, `hinge`, `ragan`: the paper's model and optimizer, only the loss swapped.
 - `dcgan-no-bn`: the paper's settings on DCGAN without BatchNorm (the stability ablation).
 - `mlp-gan`: the paper's settings on Goodfellow et al.'s fully connected GAN (the original
   used SGD with momentum; here only the architecture differs from `dcgan`).
@@ -24,6 +24,8 @@ BASELINES: dict[str, tuple[dict, str]] = {
                 "DCGAN with the original saturating minimax loss"),
     "lsgan": ({**DCGAN, "loss": "lsgan"}, "DCGAN with the least squares loss (Mao et al.)"),
     "hinge": ({**DCGAN, "loss": "hinge"}, "DCGAN with the hinge loss"),
+    "ragan": ({**DCGAN, "loss": "ragan"},
+              "DCGAN with the relativistic average loss (RaSGAN, Jolicoeur-Martineau)"),
     "wgan-gp": (WGAN_GP, "DCGAN (critic without BatchNorm) with WGAN-GP: lambda 10, 5 critic "
                          "steps, Adam(1e-4, betas (0, 0.9)), batch 64"),
     "dcgan-no-bn": ({**DCGAN, "architecture": "dcgan-no-bn"},

@@ -16,7 +16,7 @@ from gantk.contract.registry import get_registry
 from gantk.training.config import make_config
 from gantk.training.trainer import Trainer
 
-BASELINE_PRESETS = ["minimax", "lsgan", "hinge", "wgan-gp", "dcgan-no-bn", "mlp-gan"]
+BASELINE_PRESETS = ["minimax", "lsgan", "hinge", "ragan", "wgan-gp", "dcgan-no-bn", "mlp-gan"]
 
 
 def _build(name, **cfg):

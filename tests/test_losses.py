@@ -151,3 +151,52 @@ def test_trainer_adds_penalty_on_detached_fakes(small_store, tmp_path):
     assert all(c[0] is trainer.discriminator and c[1] == (8, 1, 32, 32) and not c[2]
                for c in calls)
     assert stats["loss_d"].item() == pytest.approx((d_values[-1] + calls[-1][-1]).item())
+
+
+def test_ragan_values_and_gradient_signs():
+    spec = _loss("ragan")
+    assert spec.needs_real_logits and spec.critic_steps == 1
+    softplus = lambda x: math.log1p(math.exp(x))  # noqa: E731
+    # real (2, 0): mean 1; fake (-1, 1): mean 0
+    value, (g_real, g_fake) = _grads(spec.d_loss, _t(2.0, 0.0), _t(-1.0, 1.0))
+    assert value == pytest.approx(softplus(-2) + LOG2)
+    assert all(g < 0 for g in g_real) and all(g > 0 for g in g_fake)
+    real = torch.tensor([2.0, 0.0])
+    value, (grad,) = _grads(lambda f: spec.g_loss(f, real), _t(-1.0, 1.0))
+    assert value == pytest.approx(softplus(2) + LOG2)
+    assert all(g < 0 for g in grad)  # descent raises fake logits relative to the real ones
+    # relativistic: shifting every logit by the same amount changes nothing
+    assert spec.g_loss(torch.tensor([2.0, 4.0]), real + 3).item() == pytest.approx(value)
+
+
+def _record_g_loss(name: str, base: LossSpec, seen: list) -> LossSpec:
+    from gantk.contract.registry import PluginInfo
+
+    def g_loss(fake_logits, *rest):
+        seen.append(rest)
+        return base.g_loss(fake_logits, *rest)
+
+    spec = LossSpec(name, base.d_loss, g_loss, needs_real_logits=base.needs_real_logits)
+    get_registry().add("loss", spec, PluginInfo("t", "tests", "0", __name__, False))
+    return spec
+
+
+@pytest.mark.parametrize("base", ["ragan", "nonsaturating"])
+def test_trainer_passes_real_logits_only_when_asked(base, small_store, tmp_path):
+    seen: list = []
+    name = f"recording-{base}"
+    _record_g_loss(name, _loss(base), seen)
+    config = make_config({"data": str(small_store), "loss": name, "batch_size": 8,
+                          "steps": 1, "device": "cpu", "model": {"ngf": 8, "ndf": 8}})
+    trainer = Trainer(config, tmp_path / "run", log=lambda m: None)
+    batch = torch.randint(0, 255, (8, 1, 32, 32), dtype=torch.uint8)
+    stats = trainer.train_step([batch])
+    assert torch.isfinite(stats["loss_g"])
+    if base == "nonsaturating":
+        assert seen == [()]
+        return
+    (real_logits,), = seen
+    assert real_logits.shape == (8,) and not real_logits.requires_grad
+    with torch.no_grad():  # D's logits on the same real batch after the D update
+        expected = trainer.discriminator(trainer._real(batch)).float()
+    assert torch.allclose(real_logits, expected, atol=1e-5)

@@ -78,5 +78,8 @@ def test_init_follows_the_paper():
 
 
 def test_unknown_model_option_is_rejected():
-    with pytest.raises(ValueError, match="unknown dcgan option"):
+    from gantk.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="architecture 'dcgan': unknown option.s. width; "
+                                          "known options: ngf: int | None = None"):
         _build("dcgan", resolution=32, channels=1, model={"width": 3})

@@ -64,6 +64,16 @@ def test_loading_plugins_stays_light(example_env):
     assert proc.returncode == 0, proc.stderr
 
 
+def test_example_package_own_tests_use_the_contract_checker(example_env):
+    """The example's tests (gantk.testing.check_*) pass against the installed package."""
+    tests = example_env.root / "src" / EXAMPLE.name / "tests"  # the copy pip built from
+    proc = example_env.run([str(example_env.python), "-m", "pytest", "-q", "-p",
+                            "no:cacheprovider", "--rootdir", str(tests.parent), str(tests)],
+                           check=False, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert "6 passed" in proc.stdout
+
+
 def test_env_filter_hides_it(example_env):
     assert "example" in _third_party(_plugins(example_env, GANTK_PLUGINS="example"))
     assert "example" not in _third_party(_plugins(example_env, GANTK_PLUGINS="other"))
@@ -121,37 +131,112 @@ def test_ingests_with_its_dataset_source(example_env, tmp_path):
     assert (info["count"], info["resolution"], info["source"]) == (12, 32, "example-npy")
 
 
+BROKEN_MODULES = {
+    # a duplicate of a built-in name (left out) beside a fine item (kept)
+    "dup": """
+from gantk import hookimpl
+from gantk.contract.specs import LossSpec
+from gantk.plugins.losses import hinge
+
+@hookimpl
+def register_losses(register):
+    register(LossSpec("nonsaturating", hinge.d_loss, hinge.g_loss))
+    register(LossSpec("broken-fine", hinge.d_loss, hinge.g_loss))
+""",
+    # the wrong spec type for its hook
+    "wrongtype": """
+from gantk import hookimpl
+from gantk.contract.specs import PresetSpec
+
+@hookimpl
+def register_architectures(register):
+    register(PresetSpec("broken-arch", {}))
+""",
+    # a command named like a core command (refused) beside its own (kept)
+    "clash": """
+from gantk import hookimpl
+
+def run():
+    \"\"\"Hijacked.\"\"\"
+    print("HIJACKED")
+
+def hello():
+    \"\"\"Say hello from the broken package.\"\"\"
+    print("hello")
+
+@hookimpl
+def register_commands(app):
+    app.command("run")(run)
+    app.command("broken-hello")(hello)
+""",
+    "exits": "import sys\nsys.exit('this plugin exits at import')\n",
+    # fails to import, so the preset it would offer is unknown
+    "failing": "import gantk_missing_dependency  # noqa\n",
+}
+BROKEN_EPS = {"dup": "dup", "wrongtype": "wrongtype", "clash": "clash", "exits": "exits",
+              "broken": "failing"}
+
+
 def _write_broken_package(root: Path) -> Path:
-    (root / "gantk_broken_plugin").mkdir(parents=True)
-    (root / "gantk_broken_plugin" / "__init__.py").write_text(
-        'raise RuntimeError("this plugin is broken on purpose")\n')
+    pkg = root / "gantk_broken_plugin"
+    pkg.mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    for module, source in BROKEN_MODULES.items():
+        (pkg / f"{module}.py").write_text(source)
+    eps = "".join(f'{name} = "gantk_broken_plugin.{module}"\n'
+                  for name, module in BROKEN_EPS.items())
     (root / "pyproject.toml").write_text(
         '[build-system]\nrequires = ["setuptools>=69"]\n'
         'build-backend = "setuptools.build_meta"\n'
         '[project]\nname = "gantk-broken-plugin"\nversion = "2.0.0"\n'
-        '[project.entry-points.gantk]\nbroken = "gantk_broken_plugin"\n'
+        f'[project.entry-points.gantk]\n{eps}'
         '[tool.setuptools]\npackages = ["gantk_broken_plugin"]\n')
     return root
 
 
 @pytest.mark.slow
-def test_broken_package_is_reported_and_uninstall_removes_example(small_store, tmp_path):
+def test_broken_package_is_contained_and_uninstall_removes_example(small_store, tmp_path):
     env = PluginEnv(tmp_path / "venv")
     env.install(EXAMPLE)
     env.install(_write_broken_package(tmp_path / "broken-src"))
-    doc = _plugins(env)
-    (failure,) = doc["failures"]
-    assert (failure["name"], failure["package"], failure["version"]) == (
-        "broken", "gantk-broken-plugin", "2.0.0")
-    assert "broken on purpose" in failure["error"]
+    proc = env.gantk("plugins", "--json")
+    assert proc.returncode == 2, proc.stderr  # something failed
+    doc = json.loads(proc.stdout)
+    failures = {f["name"]: f for f in doc["failures"]}
+    assert set(failures) == set(BROKEN_EPS)
+    assert all((f["package"], f["version"]) == ("gantk-broken-plugin", "2.0.0")
+               for f in failures.values())
+    assert "'nonsaturating' is registered twice" in failures["dup"]["problems"][0]
+    assert "registered a PresetSpec as a architecture" in failures["wrongtype"]["problems"][0]
+    assert "command 'run' clashes with the core" in failures["clash"]["problems"][0]
+    assert "sys.exit('this plugin exits at import')" in failures["exits"]["error"]
+    assert "gantk_missing_dependency" in failures["broken"]["error"]
+    assert "broken-fine" in doc["registered"]["loss"]  # the rest of a plugin stays
+    assert doc["commands"]["broken-hello"] == "Say hello from the broken package."
     assert "example" in _third_party(doc)
     listing = env.gantk("plugins")
-    assert "FAILED" in listing.stdout and "gantk-broken-plugin" in listing.stdout
+    assert listing.returncode == 2
+    failed_section = listing.stdout.split("FAILED:", 1)[1]
+    assert all(f"{name} (gantk-broken-plugin 2.0.0" in failed_section for name in BROKEN_EPS)
 
+    # every command still works; the core `run` is not replaced
+    assert "broken-hello" in env.gantk("--help").stdout
+    assert env.gantk("broken-hello").stdout.strip() == "hello"
     proc = env.gantk("run", "dcgan", "--data", str(small_store), "--out", str(tmp_path / "r"),
                      "--steps", "1", *TINY)
     assert proc.returncode == 0, proc.stderr
+    assert "HIJACKED" not in proc.stdout
+    # a name that a failed plugin would have offered: say which plugin failed and why
+    proc = env.gantk("run", "broken-preset", "--steps", "1")
+    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1
+    assert "unknown preset 'broken-preset'" in proc.stderr
+    assert "broken (gantk-broken-plugin)" in proc.stderr and "gantk_missing_dependency" in (
+        proc.stderr)
+    # turning the broken plugins off (GANTK_PLUGINS=-NAME) leaves a clean listing
+    off = ",".join(f"-{name}" for name in BROKEN_EPS)
+    assert env.gantk("plugins", env={"GANTK_PLUGINS": off}).returncode == 0
 
+    env.uninstall("gantk-broken-plugin")
     env.uninstall(DIST)
     doc = _plugins(env)
     assert "example" not in _third_party(doc)

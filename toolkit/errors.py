@@ -23,3 +23,8 @@ class TrainingError(GantkError):
     """Training stopped for a reason the user must act on (e.g. a non-finite loss)."""
 
     exit_code = 3
+
+
+class ContractError(GantkError):
+    """A plugin that breaks its contract (a model's shapes, a loss's values): one line
+    naming the plugin and what it got wrong."""

@@ -5,6 +5,9 @@ which it is uninstalled, without touching the current environment or the network
     env = PluginEnv(tmp_path / "venv")
     env.install("path/to/my-gantk-plugin")
     doc = json.loads(env.gantk("plugins", "--json").stdout)
+
+The contract checkers (`check_architecture`, `check_loss`, `check_dataset`, from
+gantk.contract.conformance) check a registered item by name in a plugin's own tests.
 """
 
 from __future__ import annotations
@@ -17,7 +20,10 @@ import sys
 import venv
 from pathlib import Path
 
+from gantk.contract.conformance import check_architecture, check_dataset, check_loss
 from gantk.errors import GantkError
+
+__all__ = ["PluginEnv", "check_architecture", "check_dataset", "check_loss"]
 
 INHERIT_PTH = "_gantk_inherit_parent.pth"
 

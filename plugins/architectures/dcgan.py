@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from gantk import hookimpl
+from gantk.contract.options import lazy
 from gantk.contract.specs import ArchitectureSpec
 
 if TYPE_CHECKING:
@@ -24,11 +25,15 @@ if TYPE_CHECKING:
 
 RESOLUTIONS = (16, 32, 64, 128)
 PAPER_WIDTH = {16: 64, 32: 64, 64: 128, 128: 128}
+# the conv Generator/Discriminator of lib/blocks.py offer all three
+CAPABILITIES = ("features", "conv-features", "hidden", "layers")
+OPTIONS = lazy("gantk.plugins.architectures.lib.options:DcganOptions")
 
 
 def build_dcgan(config: RunConfig, batchnorm: bool | None = None) -> tuple[nn.Module, nn.Module]:
     from torch import nn
 
+    from gantk.contract.options import read
     from gantk.plugins.architectures.lib.blocks import (
         Discriminator,
         Generator,
@@ -38,17 +43,15 @@ def build_dcgan(config: RunConfig, batchnorm: bool | None = None) -> tuple[nn.Mo
         initialized,
         upsamplings,
     )
+    from gantk.plugins.architectures.lib.options import DcganOptions
 
     res, channels, nz = config.resolution or 64, config.channels or 3, config.nz
-    opts = dict(config.model)
-    bn = opts.pop("batchnorm", True) if batchnorm is None else batchnorm
-    d_bn = opts.pop("d_batchnorm", bn)
-    ngf = opts.pop("ngf", PAPER_WIDTH[res])
-    ndf = opts.pop("ndf", PAPER_WIDTH[res])
-    kernel = opts.pop("kernel", 5)
-    if opts:
-        raise ValueError(f"unknown dcgan option(s) {sorted(opts)}; known: ngf, ndf, kernel, "
-                         "batchnorm, d_batchnorm")
+    opts = read(DcganOptions, "architecture", config.architecture, config.model)
+    bn = opts.batchnorm if batchnorm is None else batchnorm
+    d_bn = bn if opts.d_batchnorm is None else opts.d_batchnorm
+    ngf = opts.ngf or PAPER_WIDTH[res]
+    ndf = opts.ndf or PAPER_WIDTH[res]
+    kernel = opts.kernel
     n = upsamplings(res)
     g_widths = [ngf * 2 ** (n - 1 - i) for i in range(n)]
     pad = kernel // 2
@@ -82,6 +85,8 @@ def register_architectures(register):
         name="dcgan",
         build=build_dcgan,
         resolutions=RESOLUTIONS,
+        capabilities=CAPABILITIES,
+        options=OPTIONS,
         description="Radford et al. DCGAN as in Newmu/dcgan_code: dense projection, 5x5 "
                     "stride-2 (transposed) convs, BatchNorm, ReLU/LeakyReLU(0.2), no biases",
     ))

@@ -9,7 +9,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from gantk import hookimpl
+from gantk.contract.options import lazy
 from gantk.contract.specs import ArchitectureSpec
+from gantk.plugins.architectures.dcgan import CAPABILITIES
 
 if TYPE_CHECKING:
     from torch import nn
@@ -20,6 +22,7 @@ if TYPE_CHECKING:
 def build_dcgan_pytorch(config: RunConfig) -> tuple[nn.Module, nn.Module]:
     from torch import nn
 
+    from gantk.contract.options import read
     from gantk.plugins.architectures.lib.blocks import (
         Discriminator,
         Generator,
@@ -29,12 +32,11 @@ def build_dcgan_pytorch(config: RunConfig) -> tuple[nn.Module, nn.Module]:
         initialized,
         upsamplings,
     )
+    from gantk.plugins.architectures.lib.options import DcganPytorchOptions
 
     res, channels, nz = config.resolution or 64, config.channels or 3, config.nz
-    opts = dict(config.model)
-    ngf, ndf = opts.pop("ngf", 64), opts.pop("ndf", 64)
-    if opts:
-        raise ValueError(f"unknown dcgan-pytorch option(s) {sorted(opts)}; known: ngf, ndf")
+    opts = read(DcganPytorchOptions, "architecture", "dcgan-pytorch", config.model)
+    ngf, ndf = opts.ngf, opts.ndf
     n = upsamplings(res)
     g_widths = [ngf * 2 ** (n - 1 - i) for i in range(n)]
     project = nn.Sequential(Reshape(nz, 1, 1), g_block(nz, g_widths[0], 4, 1, 0, 0, norm=True))
@@ -59,5 +61,7 @@ def register_architectures(register):
         name="dcgan-pytorch",
         build=build_dcgan_pytorch,
         resolutions=(16, 32, 64, 128),
+        capabilities=CAPABILITIES,
+        options=lazy("gantk.plugins.architectures.lib.options:DcganPytorchOptions"),
         description="the pytorch/examples DCGAN port: 4x4 kernels, ngf=ndf=64, z from 1x1",
     ))

@@ -13,7 +13,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from gantk import hookimpl
+from gantk.contract.options import lazy
 from gantk.contract.specs import ArchitectureSpec, PresetSpec
+from gantk.plugins.architectures.dcgan import CAPABILITIES
 
 if TYPE_CHECKING:
     from torch import nn
@@ -37,10 +39,10 @@ def build_dcgan_imagenet32(config: RunConfig) -> tuple[nn.Module, nn.Module]:
     )
 
     channels, nz = config.channels or 3, config.nz
-    opts = dict(config.model)
-    width = opts.pop("width", 128)  # the base width (128 in the paper); narrower for tests
-    if opts:
-        raise ValueError(f"unknown dcgan-imagenet32 option(s) {sorted(opts)}; known: width")
+    from gantk.contract.options import read
+    from gantk.plugins.architectures.lib.options import Imagenet32Options
+
+    width = read(Imagenet32Options, "architecture", "dcgan-imagenet32", config.model).width
     layers = [(w * width // 128, s) for w, s in D_LAYERS]
 
     blocks = nn.ModuleList()
@@ -73,6 +75,8 @@ def register_architectures(register):
         name="dcgan-imagenet32",
         build=build_dcgan_imagenet32,
         resolutions=(32,),
+        capabilities=CAPABILITIES,
+        options=lazy("gantk.plugins.architectures.lib.options:Imagenet32Options"),
         description="the paper's ImageNet-32 DCGAN (Table 1): 3x3 kernels, nz 256, D "
                     "128-128-256-256-512-512 alternating stride 1/2 (28,672 probe features)",
     ))

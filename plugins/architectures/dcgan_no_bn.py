@@ -8,7 +8,7 @@ from functools import partial
 
 from gantk import hookimpl
 from gantk.contract.specs import ArchitectureSpec
-from gantk.plugins.architectures.dcgan import RESOLUTIONS, build_dcgan
+from gantk.plugins.architectures.dcgan import CAPABILITIES, OPTIONS, RESOLUTIONS, build_dcgan
 
 
 @hookimpl
@@ -17,5 +17,7 @@ def register_architectures(register):
         name="dcgan-no-bn",
         build=partial(build_dcgan, batchnorm=False),
         resolutions=RESOLUTIONS,
+        capabilities=CAPABILITIES,
+        options=OPTIONS,
         description="the paper's DCGAN without batch normalization (ablation), with biases",
     ))

@@ -19,6 +19,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from gantk import hookimpl
+from gantk.contract.options import lazy
 from gantk.contract.specs import ArchitectureSpec
 
 if TYPE_CHECKING:
@@ -27,19 +28,17 @@ if TYPE_CHECKING:
     from gantk.training.config import RunConfig
 
 RESOLUTIONS = (32, 64)
-G_HIDDEN, D_UNITS, PIECES = 1200, 240, 5
 G_INIT, D_INIT = 0.05, 0.005
 DROP_INPUT, DROP_HIDDEN = 0.2, 0.5
 
 
 def build_mlp_gan(config: RunConfig) -> tuple[nn.Module, nn.Module]:
     res, channels = config.resolution or 64, config.channels or 3
-    opts = dict(config.model)
-    hidden, units = opts.pop("ngf", G_HIDDEN), opts.pop("ndf", D_UNITS)
-    pieces, dropout = opts.pop("pieces", PIECES), opts.pop("dropout", True)
-    if opts:
-        raise ValueError(f"unknown mlp-gan option(s) {sorted(opts)}; known: ngf, ndf, pieces, "
-                         "dropout")
+    from gantk.contract.options import read
+    from gantk.plugins.architectures.lib.options import MlpGanOptions
+
+    opts = read(MlpGanOptions, "architecture", "mlp-gan", config.model)
+    hidden, units, pieces, dropout = opts.ngf, opts.ndf, opts.pieces, opts.dropout
     from gantk.plugins.architectures.lib.mlp_blocks import (
         MLPDiscriminator,
         MLPGenerator,
@@ -61,6 +60,8 @@ def register_architectures(register):
         name="mlp-gan",
         build=build_mlp_gan,
         resolutions=RESOLUTIONS,
+        capabilities=("features",),  # flat hidden vectors; no conv maps to ablate
+        options=lazy("gantk.plugins.architectures.lib.options:MlpGanOptions"),
         description="Goodfellow et al. 2014's fully connected GAN: ReLU MLP generator, "
                     "maxout + dropout discriminator (the DCGAN paper's baseline)",
     ))

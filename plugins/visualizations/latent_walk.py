@@ -10,14 +10,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from gantk import hookimpl
+from gantk.contract.options import lazy
 from gantk.contract.specs import EvalContext, EvalResult, EvalSpec
 
 if TYPE_CHECKING:
     import torch
 
-OPTIONS = {"points": "sample numbers to walk through (default 0,1,...,8)",
-           "steps": "frames per leg, both ends included (default 10)",
-           "slerp": "spherical instead of linear interpolation (default false)"}
 
 
 def interpolate(a: torch.Tensor, b: torch.Tensor, steps: int, slerp: bool) -> torch.Tensor:
@@ -39,7 +37,6 @@ def latent_walk(ctx: EvalContext) -> EvalResult:
     from gantk.errors import ConfigError
     from gantk.grids import save_grid
     from gantk.plugins.visualizations.lib.common import (
-        check_options,
         flag,
         int_list,
         numbered_z,
@@ -49,7 +46,6 @@ def latent_walk(ctx: EvalContext) -> EvalResult:
         write_json,
     )
 
-    check_options(ctx, "latent-walk", OPTIONS)
     points = int_list(ctx.options.get("points", list(range(9))), "points")
     if len(points) < 2:
         raise ConfigError("latent-walk: option points needs at least two sample numbers")
@@ -74,5 +70,6 @@ def latent_walk(ctx: EvalContext) -> EvalResult:
 def register_evals(register):
     register(EvalSpec(
         name="latent-walk", run=latent_walk, kind="visualization",
+        options=lazy("gantk.plugins.visualizations.lib.options:LatentWalkOptions"),
         description="paper Fig. 4: interpolation through 9 random points of z (lerp or slerp)",
     ))

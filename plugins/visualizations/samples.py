@@ -7,30 +7,27 @@ redraw the same images from (seed, number).
 from __future__ import annotations
 
 from gantk import hookimpl
+from gantk.contract.options import lazy
 from gantk.contract.specs import EvalContext, EvalResult, EvalSpec
-
-OPTIONS = {"n": "how many samples (default 64)", "nrow": "images per row (default: square)",
-           "scale": "pixel zoom (default 2)"}
 
 
 def samples(ctx: EvalContext) -> EvalResult:
+    from gantk.contract.options import read
     from gantk.grids import save_grid
     from gantk.plugins.visualizations.lib.common import (
-        check_options,
         numbered_z,
-        positive_int,
         render,
         run_record,
         write_json,
     )
+    from gantk.plugins.visualizations.lib.options import SamplesOptions
 
-    check_options(ctx, "samples", OPTIONS)
-    n = positive_int(ctx, "n", 64)
-    nrow = positive_int(ctx, "nrow", 8) if "nrow" in ctx.options else None
+    opts = read(SamplesOptions, "visualization", "samples", ctx.options)
+    n, nrow = opts.n, opts.nrow
     run = ctx.load()
     images = render(run, numbered_z(run, ctx.seed, range(n)), ctx.seed)
     grid = save_grid(images, ctx.out_dir / "samples.png", nrow=nrow, numbered=True,
-                     scale=positive_int(ctx, "scale", 2))
+                     scale=opts.scale)
     record = write_json(ctx.out_dir / "samples.json", {**run_record(run, ctx.seed), "n": n})
     return EvalResult(metrics={"n": float(n)}, figures={"samples": grid},
                       files={"record": record},
@@ -41,5 +38,6 @@ def samples(ctx: EvalContext) -> EvalResult:
 def register_evals(register):
     register(EvalSpec(
         name="samples", run=samples, kind="visualization",
+        options=lazy("gantk.plugins.visualizations.lib.options:SamplesOptions"),
         description="numbered grid of generated images; sample i is a function of (seed, i)",
     ))

@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from gantk import hookimpl
+from gantk.contract.options import lazy
 from gantk.contract.specs import EvalContext, EvalResult, EvalSpec
 
-OPTIONS = {"smooth": "moving-average window in logged points (default: 1/50 of the run)"}
 PANELS = (("losses", lambda k: k.startswith("loss")),
           ("discriminator outputs", lambda k: k in ("d_x", "d_g_z")),
           ("throughput (images/s)", lambda k: k == "images_per_s"))
@@ -54,9 +54,8 @@ def training_curves(ctx: EvalContext) -> EvalResult:
     from matplotlib.figure import Figure
 
     from gantk.atomic import atomic_path
-    from gantk.plugins.visualizations.lib.common import check_options, positive_int, write_json
+    from gantk.plugins.visualizations.lib.common import positive_int, write_json
 
-    check_options(ctx, "training-curves", OPTIONS)
     records = read_metrics(ctx.run_dir)
     window = positive_int(ctx, "smooth", max(1, len(records) // 50))
     steps = np.array([r["step"] for r in records])
@@ -94,5 +93,6 @@ def training_curves(ctx: EvalContext) -> EvalResult:
 def register_evals(register):
     register(EvalSpec(
         name="training-curves", run=training_curves, kind="visualization",
+        options=lazy("gantk.plugins.visualizations.lib.options:TrainingCurvesOptions"),
         description="losses, D(x), D(G(z)) and images/s from RUN/metrics.jsonl as a plot",
     ))

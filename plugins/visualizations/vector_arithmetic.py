@@ -13,13 +13,9 @@ import json
 from pathlib import Path
 
 from gantk import hookimpl
+from gantk.contract.options import lazy
 from gantk.contract.specs import EvalContext, EvalResult, EvalSpec
 
-OPTIONS = {"a": "sample numbers of concept A, e.g. 3,17,42",
-           "b": "sample numbers of concept B (subtracted)",
-           "c": "sample numbers of concept C (added)",
-           "noise": "half-width of the uniform noise around the result (default 0.25)",
-           "exemplars": "an exemplars.json written earlier: draw exactly that figure again"}
 CONCEPTS = ("a", "b", "c")
 # Used when no exemplars are chosen, so the figure can always be drawn; pick meaningful
 # ones from the numbered samples grid for a real experiment.
@@ -71,14 +67,12 @@ def vector_arithmetic(ctx: EvalContext) -> EvalResult:
     from gantk.grids import grid_array
     from gantk.plugins.visualizations.lib.canvas import column, panel, row, save_png
     from gantk.plugins.visualizations.lib.common import (
-        check_options,
         render,
         run_device,
         run_record,
         write_json,
     )
 
-    check_options(ctx, "vector-arithmetic", OPTIONS)
     run = ctx.load()
     chosen = _choose(ctx, run)
     seed, device = chosen["seed"], run_device(run)
@@ -114,5 +108,6 @@ def vector_arithmetic(ctx: EvalContext) -> EvalResult:
 def register_evals(register):
     register(EvalSpec(
         name="vector-arithmetic", run=vector_arithmetic, kind="visualization",
+        options=lazy("gantk.plugins.visualizations.lib.options:VectorArithmeticOptions"),
         description="paper Fig. 7-8: mean z of exemplars A - B + C with a noisy neighbourhood",
     ))

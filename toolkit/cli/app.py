@@ -51,20 +51,11 @@ def _register_core_commands() -> None:
 
 
 def _register_plugin_commands() -> None:
-    """Let plugins add sub-commands; a failing plugin is reported by `gantk plugins`."""
-    try:
-        from gantk.contract.registry import get_registry
+    """Let plugins add sub-commands; a failing or clashing one is reported by `gantk plugins`."""
+    from gantk.contract.commands import add_plugin_commands
+    from gantk.contract.registry import get_registry
 
-        registry = get_registry()
-    except GantkError as exc:
-        typer.echo(f"warning: plugins not loaded: {exc}", err=True)
-        return
-    for impl in registry.pm.hook.register_commands.get_hookimpls():
-        try:
-            impl.function(app=app)
-        except Exception as exc:
-            typer.echo(f"warning: plugin {impl.plugin_name} failed to add commands: {exc}",
-                       err=True)
+    add_plugin_commands(app, get_registry())
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -12,6 +12,7 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "gantk.plugins.losses.lsgan",
     "gantk.plugins.losses.hinge",
     "gantk.plugins.losses.wgan_gp",
+    "gantk.plugins.losses.ragan",
     "gantk.plugins.presets",
     "gantk.plugins.baseline_presets",
     "gantk.plugins.visualizations.samples",

@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pluggy
 
 from gantk import PROJECT
+from gantk.contract.specs import (
+    ArchitectureSpec,
+    DatasetSpec,
+    EvalSpec,
+    LossSpec,
+    PresetSpec,
+    TrackerSpec,
+)
 
 if TYPE_CHECKING:
     import typer
@@ -16,32 +24,32 @@ hookspec = pluggy.HookspecMarker(PROJECT)
 
 
 @hookspec
-def register_architectures(register: Callable[..., Any]) -> None:
+def register_architectures(register: Callable[[ArchitectureSpec], None]) -> None:
     """Register architectures: `register(ArchitectureSpec(...))`."""
 
 
 @hookspec
-def register_losses(register: Callable[..., Any]) -> None:
+def register_losses(register: Callable[[LossSpec], None]) -> None:
     """Register adversarial losses: `register(LossSpec(...))`."""
 
 
 @hookspec
-def register_evals(register: Callable[..., Any]) -> None:
+def register_evals(register: Callable[[EvalSpec], None]) -> None:
     """Register evaluations and visualizations: `register(EvalSpec(...))`."""
 
 
 @hookspec
-def register_datasets(register: Callable[..., Any]) -> None:
+def register_datasets(register: Callable[[DatasetSpec], None]) -> None:
     """Register dataset sources: `register(DatasetSpec(...))`."""
 
 
 @hookspec
-def register_presets(register: Callable[..., Any]) -> None:
+def register_presets(register: Callable[[PresetSpec], None]) -> None:
     """Register named run configurations: `register(PresetSpec(...))`."""
 
 
 @hookspec
-def register_trackers(register: Callable[..., Any]) -> None:
+def register_trackers(register: Callable[[TrackerSpec], None]) -> None:
     """Register metric sinks a run can log to: `register(TrackerSpec(...))`."""
 
 

@@ -15,9 +15,26 @@ if TYPE_CHECKING:
     import numpy as np
     import torch
     from PIL import Image
+    from pydantic import BaseModel
 
     from gantk.training.config import RunConfig
     from gantk.training.sinks import Sink
+
+# `options` on a spec: a pydantic model class, or a function returning one (so that the
+# module registering the spec need not import pydantic at start-up). The core validates
+# the user's options against it before any work (gantk.contract.options).
+
+# What a model may offer beyond the contract every architecture meets; evals and
+# visualizations name the ones they need in `EvalSpec.requires`.
+CAPABILITIES: dict[str, str] = {
+    "features": "discriminator.features(x) -> list[Tensor]: each hidden layer's activations, "
+                "batch first (conv maps or flat vectors)",
+    "conv-features": "features(x) gives (N, C, H, W) maps, one per conv layer (spatial "
+                     "probes: guided backprop)",
+    "hidden": "generator.hidden(z) -> list[Tensor]: each layer's output, in order",
+    "layers": "generator.layers() -> list[nn.Module]: the modules whose outputs hidden(z) "
+              "returns, in the same order (forward hooks go there)",
+}
 
 
 @dataclass(frozen=True)
@@ -26,7 +43,8 @@ class ArchitectureSpec:
 
     `build(config)` returns `(generator, discriminator)`. The generator maps z `(N, nz)` to
     images `(N, C, H, W)` in [-1, 1] and exposes `.nz`; the discriminator maps images to
-    logits `(N,)` and exposes `.features(x) -> list[Tensor]`, one per conv layer.
+    logits `(N,)`. `capabilities` names what else the pair offers (see `CAPABILITIES`);
+    `options` validates `config.model` (see `gantk.contract.options`).
     """
 
     name: str
@@ -34,6 +52,8 @@ class ArchitectureSpec:
     resolutions: tuple[int, ...]
     channels: tuple[int, ...] = (1, 3)
     description: str = ""
+    capabilities: tuple[str, ...] = ("features",)
+    options: type[BaseModel] | Callable[[], type[BaseModel]] | None = None
 
 
 @dataclass(frozen=True)
@@ -43,14 +63,18 @@ class LossSpec:
     `d_loss(real_logits, fake_logits)` and `g_loss(fake_logits)` return scalars;
     `penalty(discriminator, real, fake)` (optional) is added to the discriminator loss;
     the trainer runs `critic_steps` discriminator updates per generator update.
+    `needs_real_logits=True` asks for D's logits on the step's real images in the
+    generator step too: then the trainer calls `g_loss(fake_logits, real_logits)` (the
+    relativistic family); other losses cost no extra forward pass.
     """
 
     name: str
     d_loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
-    g_loss: Callable[[torch.Tensor], torch.Tensor]
+    g_loss: Callable[..., torch.Tensor]
     penalty: Callable[[torch.nn.Module, torch.Tensor, torch.Tensor], torch.Tensor] | None = None
     critic_steps: int = 1
     description: str = ""
+    needs_real_logits: bool = False
 
 
 @dataclass
@@ -90,7 +114,9 @@ class EvalSpec:
     reach, checked by the pipeline's asset checks. `required_options` names options the
     plugin cannot run without (checked before it runs; the Dagster demo job skips it).
     `unavailable()` (optional) says why the plugin cannot run with its defaults here (a
-    missing optional package), or returns None; the demo job skips it then.
+    missing optional package), or returns None; the demo job skips it then. `requires`
+    names the architecture capabilities it uses (see `CAPABILITIES`): a run whose
+    architecture lacks one is refused before any work. `options` validates `ctx.options`.
     `live(ctx, discriminator, step)` (optional) evaluates the discriminator a training
     holds right now, without a checkpoint, writing where `run` would; it must leave the
     module as it found it (an in-training evaluation).
@@ -107,6 +133,8 @@ class EvalSpec:
     required_options: tuple[str, ...] = ()
     unavailable: Callable[[], str | None] | None = None
     live: Callable[[EvalContext, Any, int], EvalResult] | None = None
+    requires: tuple[str, ...] = ()
+    options: type[BaseModel] | Callable[[], type[BaseModel]] | None = None
 
     def runs_without_options(self) -> bool:
         """True when the plugin can run here with no options (what a demo can do)."""
@@ -153,7 +181,8 @@ class DatasetSpec:
     `demo_rank` (optional) offers the source as the embedded demo data a run without
     `--data` trains on: the installed source (one whose `default_path()` finds its files)
     with the lowest rank serves. `dedup` asks the pipeline to de-duplicate the store before
-    training, as the paper did for LSUN.
+    training, as the paper did for LSUN. `options` validates the `-o key=value` options
+    (see `gantk.contract.options`).
     """
 
     name: str
@@ -168,6 +197,7 @@ class DatasetSpec:
     classes: Callable[[Path, dict[str, Any]], list[str] | None] | None = None
     demo_rank: int | None = None
     dedup: bool = False
+    options: type[BaseModel] | Callable[[], type[BaseModel]] | None = None
 
 
 @dataclass(frozen=True)

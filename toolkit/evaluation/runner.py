@@ -11,11 +11,15 @@ import json
 import os
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gantk.atomic import write_text_atomic
+from gantk.contract.options import validate_options
 from gantk.contract.specs import EvalContext, EvalResult, EvalSpec
 from gantk.errors import ConfigError
+
+if TYPE_CHECKING:
+    from gantk.contract.registry import Registry
 
 
 def eval_dir(run_dir: str | os.PathLike[str], name: str) -> Path:
@@ -30,6 +34,20 @@ def _check_needs(spec: EvalSpec, run_dir: Path | None, data: Path | None) -> Non
                           "written by `gantk run`")
     if "data" in spec.needs and data is None:
         raise ConfigError(f"{spec.kind} {spec.name!r} needs a dataset: pass --data STORE")
+
+
+def check_capabilities(registry: Registry, spec: EvalSpec, run_dir: Path) -> None:
+    """Refuse, before any work, a run whose architecture lacks what `spec` requires."""
+    config = json.loads((run_dir / "config.json").read_text())
+    arch = registry.architecture(config["architecture"])
+    missing = [c for c in spec.requires if c not in arch.capabilities]
+    if missing:
+        able = [a for a in registry.names("architecture")
+                if set(spec.requires) <= set(registry.architecture(a).capabilities)]
+        raise ConfigError(
+            f"{spec.kind} {spec.name!r} needs an architecture offering {', '.join(missing)}; "
+            f"{arch.name!r} (the run's) offers {', '.join(arch.capabilities) or 'none'}; "
+            f"architectures that do: {', '.join(able) or 'none'}")
 
 
 def run_eval(name: str, run_dir: str | os.PathLike[str] | None,
@@ -52,6 +70,9 @@ def run_eval(name: str, run_dir: str | os.PathLike[str] | None,
     run_path = Path(run_dir) if run_dir is not None else None
     data_path = Path(data) if data is not None else None
     _check_needs(spec, run_path, data_path)
+    options = validate_options(spec, spec.kind, options)
+    if spec.requires and run_path is not None:
+        check_capabilities(registry, spec, run_path)
     if out_dir is None:
         if run_path is None:
             raise ConfigError(f"{spec.name!r}: pass --out DIR (there is no run to write into)")

@@ -173,8 +173,10 @@ def ingest(source: str, src: str | os.PathLike[str] | None, dest: str | os.PathL
     if getattr(multiprocessing.current_process(), "_inheriting", False):
         raise GantkError("gantk's ingest ran while a worker process was starting: put the "
                          "calling script's top-level code under `if __name__ == '__main__':`")
+    from gantk.contract.options import validate_options
+
     spec = get_registry().dataset(source)
-    options = dict(options or {})
+    options = validate_options(spec, "dataset", options)
     src = _resolve_src(spec, source, src)
     resolution = resolution or spec.default_resolution
     if resolution < 1:

@@ -156,7 +156,13 @@ def check_against_registry(config: RunConfig) -> None:
             problems.append(str(exc))
     problems += _tracker_problems(registry, config.trackers)
     if not problems:
+        from gantk.contract.options import validate_options
+
         arch = registry.architecture(config.architecture)
+        try:
+            validate_options(arch, "architecture", config.model)
+        except ConfigError as exc:
+            problems.append(f"{exc} (set them with --set model.KEY=VALUE)")
         if config.resolution is not None and config.resolution not in arch.resolutions:
             sizes = ", ".join(map(str, arch.resolutions))
             problems.append(f"architecture {arch.name!r} cannot make {config.resolution}x"

@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from gantk.atomic import write_text_atomic
+from gantk.contract.checks import check_models
 from gantk.contract.registry import get_registry
 from gantk.errors import ConfigError, TrainingError
 from gantk.grids import save_grid
@@ -147,6 +148,7 @@ class Trainer:
         torch.manual_seed(self.config.seed)  # initial weights are a function of the seed
         self.generator, self.discriminator = self.registry.architecture(
             self.config.architecture).build(self.config)
+        self._check_contract()
         self._prepare_run_dir()
         self.sinks = self._open_sinks(sinks or [])
         self._setup_compute()
@@ -161,6 +163,15 @@ class Trainer:
                                 torch.device("cpu")).to(self.device)
 
     # -- setup ---------------------------------------------------------------------------
+    def _check_contract(self) -> None:
+        """Once, before anything is written: a model breaking the contract (shapes, range,
+        `(N, 1)` logits) fails in one line naming its plugin, not inside a step."""
+        cfg = self.config
+        owner = self.registry.owner("architecture", cfg.architecture)
+        check_models(self.generator, self.discriminator,
+                     what=f"architecture {cfg.architecture!r} ({owner.package})",
+                     resolution=cfg.resolution, channels=cfg.channels, nz=cfg.nz)
+
     def _prepare_run_dir(self) -> None:
         has_run = (self.run_dir / "config.json").exists() or latest_checkpoint(self.run_dir)
         if has_run and not self.resume:
@@ -290,12 +301,21 @@ class Trainer:
         with distributed.no_sync(D), frozen(self.discriminator):
             with self._autocast():
                 gen_logits = D(fake)
-                loss_g = self.loss.g_loss(gen_logits.float())
+                loss_g = self._g_loss(gen_logits, D, real)
             self.opt_g.zero_grad(set_to_none=True)
             self._backward_step(loss_g, self.opt_g)
         return {"loss_d": loss_d.detach(), "loss_g": loss_g.detach(),
                 "d_x": torch.sigmoid(real_logits.detach().float()).mean(),
                 "d_g_z": torch.sigmoid(fake_logits.detach().float()).mean()}
+
+    def _g_loss(self, gen_logits: torch.Tensor, D: Any, real: torch.Tensor) -> torch.Tensor:
+        """The generator loss; D's logits on the real batch (after the D update) only for a
+        loss that asks for them (relativistic losses)."""
+        if not self.loss.needs_real_logits:
+            return self.loss.g_loss(gen_logits.float())
+        with torch.no_grad():
+            real_logits = D(real).float()
+        return self.loss.g_loss(gen_logits.float(), real_logits)
 
     # -- outputs ---------------------------------------------------------------------------
     def save_samples(self, name: str) -> Path:

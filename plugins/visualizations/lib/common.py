@@ -57,14 +57,6 @@ def render(run: TrainedRun, z: torch.Tensor, seed: int) -> torch.Tensor:
     return generate(run.generator, z, reference=reference_z(run, seed)).cpu()
 
 
-def check_options(ctx: EvalContext, name: str, known: dict[str, str]) -> None:
-    """Reject option names the visualization does not know (a typo must not pass)."""
-    unknown = sorted(set(ctx.options) - set(known))
-    if unknown:
-        listing = "; ".join(f"{k}: {v}" for k, v in known.items()) or "none"
-        raise ConfigError(f"{name}: unknown option(s) {', '.join(unknown)}; known: {listing}")
-
-
 def int_list(value: Any, what: str) -> list[int]:
     """`3,17,42`, `[3, 17, 42]` or `3` as a list of non-negative ints."""
     items = value if isinstance(value, list) else str(value).replace(" ", "").split(",")

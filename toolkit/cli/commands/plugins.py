@@ -6,26 +6,33 @@ import json
 
 import typer
 
+FAILED_EXIT = 2  # a broken plugin is a problem of the environment the user must fix
 
-def plugins(as_json: bool = typer.Option(False, "--json", help="machine-readable output")) -> None:
-    """List every plugin with its package, version, hooks and registered names."""
-    from gantk.contract.registry import KINDS, get_registry
+
+def plugins(
+    name: str = typer.Argument(None, help="show one registered item (its options, "
+                                          "capabilities, supported evals) or one plugin"),
+    as_json: bool = typer.Option(False, "--json", help="machine-readable output"),
+    verbose: bool = typer.Option(False, "--verbose", "-v",
+                                 help="also show every item's options and capabilities"),
+) -> None:
+    """List every plugin with its package, version, hooks, registered names and commands.
+
+    Exits with code 2 when a plugin (or one of its items) failed, listed under FAILED."""
+    from gantk.contract.describe import describe_item, listing_document, listing_lines
+    from gantk.contract.registry import get_registry
 
     registry = get_registry()
-    if as_json:
-        doc = {"plugins": [p.as_dict() for p in registry.plugins],
-               "registered": {kind: registry.names(kind) for kind in KINDS},
-               "failures": [p.as_dict() for p in registry.failures]}
-        typer.echo(json.dumps(doc, indent=2))
+    if name is not None:
+        lines, doc = describe_item(registry, name)
+        typer.echo(json.dumps(doc, indent=2) if as_json else "\n".join(lines))
         return
-    for info in registry.plugins:
-        origin = "built-in" if info.builtin else f"{info.package} {info.version}"
-        status = f"  FAILED: {info.error}" if info.error else ""
-        typer.echo(f"{info.name} ({origin}; {info.module}){status}")
-        for kind, names in sorted(info.registered.items()):
-            typer.echo(f"    {kind}: {', '.join(names)}")
+    if as_json:
+        typer.echo(json.dumps(listing_document(registry), indent=2))
+    else:
+        typer.echo("\n".join(listing_lines(registry, verbose)))
     if registry.failures:
-        typer.echo(f"{len(registry.failures)} plugin(s) failed to load; see FAILED above")
+        raise typer.Exit(FAILED_EXIT)
 
 
 def register(app: typer.Typer) -> None:

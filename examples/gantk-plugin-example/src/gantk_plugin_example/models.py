@@ -53,10 +53,12 @@ class StridedDiscriminator(nn.Module):
 
 
 def build_upsample_gan(config) -> tuple[nn.Module, nn.Module]:
-    opts = dict(config.model)
-    ngf, ndf = opts.pop("ngf", 64), opts.pop("ndf", 64)
-    if opts:
-        raise ValueError(f"unknown example-upsample option(s) {sorted(opts)}; known: ngf, ndf")
+    from gantk.contract.options import read
+    from gantk_plugin_example.options import UpsampleOptions
+
+    # gantk validated config.model already; read() fills in the defaults (and gives the
+    # same one-line error when the builder is called directly with bad options)
+    opts = read(UpsampleOptions, "architecture", "example-upsample", config.model)
     res, channels = config.resolution or 32, config.channels or 3
-    return (UpsampleGenerator(config.nz, ngf, res, channels),
-            StridedDiscriminator(ndf, res, channels))
+    return (UpsampleGenerator(config.nz, opts.ngf, res, channels),
+            StridedDiscriminator(opts.ndf, res, channels))

@@ -14,11 +14,14 @@ from gantk.errors import GantkError
 def _load(path: Path) -> np.ndarray:
     try:
         array = np.load(path, mmap_mode="r", allow_pickle=False)
+    except OSError as exc:
+        raise GantkError(f"{path}: cannot read it ({exc.strerror or exc}); pass the path of "
+                         "a .npy file") from None
     except ValueError as exc:
         raise GantkError(f"{path}: not a .npy array ({exc}); save one with numpy.save") from None
     if array.dtype != np.uint8 or array.ndim not in (3, 4):
         raise GantkError(f"{path}: expected uint8 images (N, H, W[, C]), got {array.dtype} "
-                         f"{array.shape}")
+                         f"{array.shape}; save array.astype(numpy.uint8) of that shape")
     return array
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import typer
 
 from gantk import hookimpl
+from gantk.contract.options import lazy
 from gantk.contract.specs import (
     ArchitectureSpec,
     DatasetSpec,
@@ -66,6 +67,8 @@ def npy_length(path: Path, options: dict) -> int:
 def register_architectures(register):
     register(ArchitectureSpec(
         name="example-upsample", build=build, resolutions=(16, 32, 64),
+        capabilities=("features", "conv-features"),  # D's conv maps; no G.hidden()/layers()
+        options=lazy("gantk_plugin_example.options:UpsampleOptions"),
         description="G: nearest upsampling + 3x3 convs (no checkerboard); D: strided convs"))
 
 
@@ -80,6 +83,7 @@ def register_losses(register):
 def register_evals(register):
     register(EvalSpec(
         name="example-sample-stats", run=sample_stats, needs=("model",),
+        options=lazy("gantk_plugin_example.options:SampleStatsOptions"),
         description="pixel mean/std/saturation of 64 samples, and their grid",
         baseline_metric="pixel_std", baseline=0.01))
 
