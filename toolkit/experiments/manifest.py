@@ -4,7 +4,9 @@ atomically after every change, so a killed sweep knows where to continue."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -74,3 +76,24 @@ def check_same(old: Manifest, new: Manifest, out: Path) -> None:
         raise ConfigError(f"{out} holds a different sweep ({', '.join(differ)} differ); "
                           "rerun it with its original arguments to continue it, or choose "
                           "another --out")
+
+
+@contextlib.contextmanager
+def locked(out: Path) -> Iterator[Manifest]:
+    """The manifest, read and written back under an exclusive lock: for faces that run a
+    sweep's runs in separate processes (Dagster's executors), each recording its own."""
+    import fcntl
+
+    with open(Path(out) / ".sweep.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        manifest = load(out)
+        yield manifest
+        manifest.save(out)
+
+
+def record(out: Path, entry: RunEntry) -> None:
+    """Write one run's outcome into the manifest (safe from concurrent processes)."""
+    with locked(out) as manifest:
+        for i, run in enumerate(manifest.runs):
+            if run.folder == entry.folder:
+                manifest.runs[i] = entry

@@ -39,6 +39,13 @@ class Sweep:
                "base": base}
         return json.loads(json.dumps(doc))  # as it reads back from sweep.json
 
+    @classmethod
+    def from_manifest(cls, out: Path, manifest: Manifest) -> Sweep:
+        """The sweep a manifest describes (how a worker process finds its run)."""
+        base = RunRequest.from_json(json.dumps({**manifest.definition["base"], "out": None,
+                                                "resume": False}))
+        return cls(base, manifest.definition["grid"], manifest.definition["seeds"], out)
+
     def plan(self) -> Manifest:
         return Manifest(self.definition(), [RunEntry(p.name, s, p.settings())
                                             for p in points(self.grid) for s in self.seeds])
