@@ -128,3 +128,31 @@ def test_killed_sweep_continues_to_the_uninterrupted_result(capsys, small_store,
                    for x in (d / "metrics.jsonl").read_text().splitlines()] for d in (a, b))
         assert la == lb, run
         assert (a / "config.json").read_text() == (b / "config.json").read_text()
+
+
+@pytest.mark.slow
+def test_parallel_runs_each_in_its_own_process(capsys, small_store, tmp_path):
+    out = tmp_path / "sweep"
+    code, stdout, err = gantk_in_process(
+        capsys, "sweep", "dcgan", "--data", small_store, *TINY[2:], "--steps", "2",
+        "--grid", "lr=2e-4,1e-3", "--out", out, "--parallel", "2")
+    assert code == 0, err
+    assert [r["status"] for r in _manifest(out)["runs"]] == ["done", "done"]
+    assert err.count("(subprocess)") == 2
+    for run in ("lr=2e-4/seed-0", "lr=1e-3/seed-0"):
+        assert "done: 2 steps" in (out / run / "sweep.log").read_text()
+        assert latest_checkpoint(out / run).name == "step-00000002.safetensors"
+
+
+def test_sweep_and_compare_refusals_do_not_import_torch(tmp_path):
+    code = ("import sys; from gantk.cli.app import main\n"
+            "for argv in (['sweep', 'dcgan', '--grid', 'bogus=1'],\n"
+            f"             ['compare', {str(tmp_path)!r}],\n"
+            "             ['config', 'dcgan', '--set', 'lr=x'], ['sweep', '--help']):\n"
+            "    try:\n        main(argv)\n    except SystemExit as exc:\n"
+            "        print('exit', exc.code)\n"
+            "assert 'torch' not in sys.modules, 'torch imported'")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.count("exit 2") == 3 and "--grid" in proc.stdout
