@@ -145,7 +145,7 @@ def compose(request: RunRequest, notify: Callable[[str], None] | None = None,
         from gantk.contract.registry import get_registry
 
         preset = request.preset_name()
-        out = request.out or user[0].get("out") or _default_out(preset)
+        out = request.out or user[0].get("out") or default_out(preset)
         layers = [get_registry().preset(preset).config, {"preset": preset},
                   _data_layer(request, user[0], notify, bar)]
     return make_config(*layers, *user), Path(out)
@@ -171,7 +171,8 @@ def _data_layer(request: RunRequest, run_file: dict[str, Any],
     return layer
 
 
-def _default_out(preset: str) -> Path:
+def default_out(preset: str) -> Path:
+    """A fresh clock-named folder under $GANTK_HOME/runs (`sweep-dcgan-…` for sweeps)."""
     from gantk.home import runs_dir
 
     return runs_dir() / f"{preset}-{time.strftime('%Y%m%d-%H%M%S')}"

@@ -3,10 +3,14 @@ under OUT, continued where it stopped when run again (gantk.experiments.sweep)."
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
+
+if TYPE_CHECKING:
+    from gantk.experiments.manifest import Manifest
+    from gantk.experiments.sweep import Sweep
 
 
 def sweep(
@@ -34,19 +38,19 @@ def sweep(
     a half-done run is resumed exactly from its checkpoint."""
     from gantk.experiments.grid import parse_grid
     from gantk.experiments.sweep import Sweep, open_sweep
-    from gantk.training.request import RunRequest
+    from gantk.training.request import RunRequest, default_out
 
     base = RunRequest(preset, data, None, False, {"steps": steps, "batch_size": batch_size,
                                                   "device": device}, list(overrides),
                       config_file)
     name = base.preset_name()
-    out = out or _default_out(name)
+    out = out or default_out(f"sweep-{name}")
     plan = Sweep(base, parse_grid(grid), list(range(seeds)), out)
     manifest = open_sweep(plan, retry_failed)  # every run checked before any work
     _run(plan, manifest, parallel)
 
 
-def _run(plan, manifest, parallel: int) -> None:  # noqa: ANN001 (types are import-heavy)
+def _run(plan: Sweep, manifest: Manifest, parallel: int) -> None:
     from gantk.experiments.manifest import DONE, FAILED
     from gantk.experiments.sweep import SweepInterrupted, run_sweep
     from gantk.progress import console, progress_bar
@@ -65,12 +69,6 @@ def _run(plan, manifest, parallel: int) -> None:  # noqa: ANN001 (types are impo
     print(f"done: {counts[DONE]} runs finished, {counts[FAILED]} failed "
           f"(reasons in {plan.out / 'sweep.json'})")
     print(f"compare them: gantk compare {plan.out}")
-
-
-def _default_out(preset: str) -> Path:
-    from gantk.home import runs_dir
-
-    return runs_dir() / f"sweep-{preset}-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
 def register(app: typer.Typer) -> None:
