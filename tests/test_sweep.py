@@ -78,6 +78,9 @@ def test_a_failing_point_is_recorded_and_the_sweep_goes_on(capsys, small_store, 
     code, _, err = gantk_in_process(capsys, "sweep", "dcgan", "--data", small_store,
                                     "--grid", "lr=1e-3", "--out", out)
     assert code == 2 and "holds a different sweep (grid, base differ)" in err
+    code, _, err = gantk_in_process(capsys, "sweep", "dcgan", "--data", small_store,
+                                    "--out", out / "batch_size=16")
+    assert code == 2 and "holds no sweep" in err
 
 
 def _half_done(out):

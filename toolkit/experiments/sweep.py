@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from gantk.errors import ConfigError
 from gantk.experiments import manifest as mf
 from gantk.experiments.grid import Point, points
 from gantk.experiments.manifest import Manifest, RunEntry
@@ -20,7 +21,7 @@ from gantk.training.request import Bars, RunRequest, check_request, no_bar
 
 
 class SweepInterrupted(Exception):
-    """Ctrl-C (or SIGTERM to a child) stopped the sweep; the manifest says where."""
+    """Ctrl-C stopped the sweep (or one of its runs); the manifest says where."""
 
 
 @dataclass
@@ -34,7 +35,8 @@ class Sweep:
 
     def definition(self) -> dict:
         base = json.loads(self.base.to_json())
-        base.pop("out"), base.pop("resume")
+        for per_run in ("out", "resume"):
+            del base[per_run]
         doc = {"preset": self.base.preset_name(), "grid": self.grid, "seeds": self.seeds,
                "base": base}
         return json.loads(json.dumps(doc))  # as it reads back from sweep.json
@@ -73,6 +75,9 @@ def open_sweep(sweep: Sweep, retry_failed: bool = False) -> Manifest:
             for run in manifest.runs:
                 if run.status == mf.FAILED:
                     run.status, run.reason = mf.PENDING, None
+    elif sweep.out.exists() and any(sweep.out.iterdir()):
+        raise ConfigError(f"{sweep.out} exists and holds no sweep (no {mf.NAME}); choose "
+                          "another --out")
     else:
         manifest = planned
     sweep.out.mkdir(parents=True, exist_ok=True)
