@@ -11,7 +11,9 @@
   metadata.
 """
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 from dagster import (
     AssetExecutionContext,
@@ -32,6 +34,7 @@ from gantk.pipelines.resources import Workspace
 GROUP = "experiments"
 SWEEP_RUNS = DynamicPartitionsDefinition(name="sweep_run")
 PLAN, RUN, COMPARISON = "sweep_plan", "sweep_run", "sweep_comparison"
+T = TypeVar("T")
 
 
 class SweepPlanConfig(Config):
@@ -64,7 +67,7 @@ def partition_key(name: str, folder: str) -> str:
     return f"{name}/{folder}"
 
 
-def _fail_on_bad_input(call, *args, **kwargs):  # noqa: ANN001, ANN202
+def _fail_on_bad_input(call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Run a core call; a user error becomes a one-line Failure, not a traceback."""
     from gantk.errors import GantkError
 
