@@ -118,6 +118,11 @@ def run_sweep(sweep: Sweep, manifest: Manifest, log: Log = print, bar: Bars | No
         if parallel > 1:
             from gantk.experiments.parallel import run_parallel
 
+            if sweep.base.data is None:  # converted once here, not by racing children
+                from gantk.ingest.demo_data import default_store
+
+                default_store(notify=log)
+
             run_parallel(sweep, todo, parallel, finished, log)
         else:
             for run in todo:
