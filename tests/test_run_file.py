@@ -74,3 +74,14 @@ def test_a_runs_config_json_is_a_run_file(capsys, tiny_config, tmp_path):
 def test_missing_run_file(tmp_path):
     with pytest.raises(ConfigError, match="no such file"):
         check_request(RunRequest("dcgan", config_file=tmp_path / "nope.toml"))
+
+
+def test_request_carries_the_run_file(tmp_path):
+    """Through JSON (the Dagster Pipes process) and `gantk run` arguments (torchrun,
+    sweep subprocesses) the run file travels with the request."""
+    run_file = _toml(tmp_path / "run.toml", 'preset = "dcgan"\n')
+    request = RunRequest(None, tmp_path / "store", None, False, {"seed": 2}, ["lr=1e-3"],
+                         run_file)
+    assert RunRequest.from_json(request.to_json()) == request
+    assert request.cli_args() == ["run", "dcgan", "--data", str(tmp_path / "store"),
+                                  "--config", str(run_file), "--seed", "2", "--set", "lr=1e-3"]
