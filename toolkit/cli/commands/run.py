@@ -13,7 +13,8 @@ if TYPE_CHECKING:
 
 
 def run(
-    preset: str = typer.Argument(..., help="preset name (see `gantk plugins`), e.g. dcgan"),
+    preset: str | None = typer.Argument(None, help="preset name (see `gantk plugins`), e.g. "
+                                        "dcgan; optional when --config names one"),
     data: Path | None = typer.Option(None, "--data", help="ImageStore to train on "
                                      "(default: the embedded Fashion-MNIST demo)"),
     out: Path | None = typer.Option(None, "--out", help="run directory "
@@ -30,18 +31,23 @@ def run(
                                   "too (repeatable): tensorboard, mlflow or a plugin's; "
                                   "metrics.jsonl is always written. Same as --set "
                                   "trackers=[...]"),
+    config_file: Path | None = typer.Option(None, "--config", help="run file (TOML, or a run's "
+                                            "config.json) with any config keys; flags and "
+                                            "--set override it"),
     nproc: int = typer.Option(1, "--nproc", min=1, help="train with N processes on this "
                               "machine under torchrun (DistributedDataParallel; --batch-size "
                               "is per process)"),
 ) -> None:
     """Train PRESET and print where the samples, metrics and checkpoints went.
 
+    The configuration is layered: preset < --config FILE < flags < --set.
+
     Also runs as each process of `torchrun --nproc-per-node N -m gantk run …`."""
     from gantk.training.request import RunRequest, check_request
 
     request = RunRequest(preset, data, out, resume, {"steps": steps, "batch_size": batch_size,
                                                      "device": device, "seed": seed},
-                         [*overrides, *_trackers_override(log)])
+                         [*overrides, *_trackers_override(log)], config_file)
     check_request(request)  # names and values, before torch is imported
     if nproc > 1:
         from gantk.training.launch import launch
@@ -65,7 +71,7 @@ def _train(request: RunRequest) -> None:
     result = train(request, TrainEvents(log=console.print, bar=progress_bar))
     if result is None:  # a rank other than 0 of a torchrun job
         return
-    for line in result_lines(result, request.preset):
+    for line in result_lines(result, request.preset_name()):
         print(line)
     if result.interrupted:
         raise typer.Exit(130)

@@ -1,0 +1,1 @@
+"""Experiments: sweeps of runs over seeds and settings, and comparisons of their scores."""
