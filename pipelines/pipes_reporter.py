@@ -79,14 +79,11 @@ class PipesReporter:
         for key, value in result.metrics.items():
             if key != "step":
                 metadata[key] = {"raw_value": float(value), "type": "float"}
+        # settings, not outcomes: text, so Dagster does not plot them across runs
         for key in ("architecture", "loss", "resolution", "channels", "batch_size", "data"):
             if config.get(key) is not None:
-                metadata[key] = {"raw_value": config[key], "type": _pipes_type(config[key])}
+                metadata[key] = {"raw_value": str(config[key]), "type": "text"}
         self.pipes.report_asset_materialization(metadata=metadata)
-
-
-def _pipes_type(value: Any) -> str:
-    return "int" if isinstance(value, int) and not isinstance(value, bool) else "text"
 
 
 @contextlib.contextmanager

@@ -1,0 +1,18 @@
+"""What every gantk asset carries so Dagster can tell owners, kinds and staleness apart.
+
+`code_version`s: bump the one of a stage when a change to its code changes what it writes,
+so Dagster marks the materializations made by the older code stale.
+"""
+
+from __future__ import annotations
+
+OWNERS = ["team:gantk"]
+INGEST_CODE_VERSION = "ingest-1"
+DEDUP_CODE_VERSION = "dedup-1"
+TRAIN_CODE_VERSION = "train-1"
+EVAL_CODE_VERSION = "eval-1"
+
+
+def tag(value: str) -> str:
+    """A registry name as a Dagster tag value (letters, digits, `-`, `_`, `.`)."""
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in value)[:63]
