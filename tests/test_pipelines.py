@@ -309,3 +309,24 @@ def test_bad_device_is_refused_at_launch(tmp_path):
                                                      "architecture": "dcgan"}),
                     resources=resources(str(tmp_path)),
                     run_config={"ops": {"trained_model": {"config": {"device": "gpu"}}}})
+
+
+def test_eval_errors_are_one_line_failures(tmp_path):
+    """An evaluation's GantkError (here: the recorded run is not a run) is our line."""
+    from dagster import AssetMaterialization, MetadataValue
+
+    from gantk.pipelines.definitions import build_graph, resources
+
+    instance = DagsterInstance.ephemeral()
+    partition = MultiPartitionKey({"dataset": "fashion-mnist", "architecture": "dcgan"})
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    instance.report_runless_asset_event(AssetMaterialization(
+        "trained_model", partition=str(partition),
+        metadata={"run_dir": MetadataValue.path(str(run_dir))}))
+    result = materialize(build_graph().select("viz_training_curves"), instance=instance,
+                         partition_key=partition, resources=resources(str(tmp_path)),
+                         raise_on_error=False)
+    (failure,) = [e for e in result.all_events if e.is_step_failure]
+    assert _our_line(failure) == (f"viz_training_curves: {run_dir} is not a gantk run (no "
+                                  "config.json); pass a directory written by `gantk run`")

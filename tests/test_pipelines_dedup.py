@@ -28,8 +28,8 @@ def _store_with_duplicates(path):
 
 def test_dedup_chain_materializes(tmp_path):
     from gantk.pipelines.dedup import DEDUP_STORE, HASH_CODES, HASH_MODEL, LSUN, SOURCE
-    from gantk.pipelines.ingest import STORE
     from gantk.pipelines.definitions import build_graph, resources
+    from gantk.pipelines.ingest import STORE
 
     instance = DagsterInstance.ephemeral()
     workspace = resources(str(tmp_path / "ws"))
