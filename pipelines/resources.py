@@ -48,8 +48,9 @@ class TrainingPolicy(ConfigurableResource):
 
     allowed_launchers: list[str] = Field(
         default=list(DEFAULT_LAUNCHERS),
-        description="programs (name or absolute path) allowed as the first word of a "
-                    "trained_model `launcher`; this Python is always allowed")
+        description="programs allowed as the first word of a trained_model `launcher`, "
+                    "matched exactly (a bare name, or an absolute path); this Python is "
+                    "always allowed")
 
     def launcher_problem(self, launcher: list[str]) -> str | None:
         """Why `launcher` may not run (one line), or None when it may."""
@@ -57,9 +58,8 @@ class TrainingPolicy(ConfigurableResource):
 
         if not launcher or launcher[0] == sys.executable:
             return None
-        program = launcher[0]
-        allowed = set(self.allowed_launchers)
-        if program in allowed or (Path(program).name in allowed and "/" not in program):
+        program, allowed = launcher[0], set(self.allowed_launchers)
+        if program in allowed:  # exactly as listed: `torchrun` is not `/tmp/x/torchrun`
             return None
         return (f"launcher {program!r} is not allowed; allowed: "
                 f"{', '.join(sorted(allowed)) or 'none'} (add it to the training_policy "

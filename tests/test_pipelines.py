@@ -69,7 +69,9 @@ def test_definitions_load():
     checks = {str(k) for k in graph.asset_check_keys}
     assert any("image_store" in c and "store_intact" in c for c in checks)
     assert defs.resolve_job_def("demo").partitions_def is not None
-    assert defs.resolve_job_def("demo").tags["gantk/steps"] == "300"
+    demo = defs.resolve_job_def("demo")
+    assert demo.tags["gantk/steps"] == "300"
+    assert "<" not in demo.description  # Markdown in the UI would swallow <tags>
 
 
 def test_each_partition_depends_on_its_own_dataset_only():
