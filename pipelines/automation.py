@@ -27,8 +27,11 @@ def follow_model(model: AssetKey) -> AutomationCondition:
 
 
 def follow_store() -> AutomationCondition:
-    """Retrain a partition when its dataset's store changed (its data version moved)."""
-    return AutomationCondition.eager().with_label("after its dataset's store changed")
+    """Retrain a partition when its dataset's store changed: its data version (the content
+    fingerprint) moved, so re-ingesting the same data retrains nothing."""
+    changed = AutomationCondition.any_deps_match(AutomationCondition.data_version_changed())
+    return AutomationCondition.eager().replace("any_deps_updated", changed).with_label(
+        "after its dataset's store changed")
 
 
 def sensors(model: AssetKey,
