@@ -176,6 +176,24 @@ def training_store(workspace: Workspace, registry: Registry, dataset: str) -> tu
     return f"{STORE}[{dataset}]", store
 
 
+def run_training(context: AssetExecutionContext, client: PipesSubprocessClient,
+                 command: list[str]) -> MaterializeResult:
+    """Run the Pipes process; its GantkError comes back as our one-line `Failure`."""
+    import tempfile
+
+    from gantk.pipelines.train_process import ERROR_FILE_ENV
+
+    with tempfile.TemporaryDirectory(prefix="gantk-train-") as scratch:
+        error_file = Path(scratch) / "error.txt"
+        try:
+            return client.run(command=command, context=context,
+                              env={ERROR_FILE_ENV: str(error_file)}).get_materialize_result()
+        except DagsterPipesExecutionError:
+            line = error_file.read_text().strip() if error_file.is_file() else ""
+            raise Failure(f"{ASSET}: " + (line or "training failed; its error is the last "
+                                                  "line of the step's log")) from None
+
+
 def model_metadata(run_dir: Path) -> dict[str, MetadataValue]:
     """The final EMA grid (big enough to read), score curve and best checkpoint."""
     grid = run_dir / "samples" / "final.png"
@@ -221,12 +239,7 @@ def train_asset(partitions: MultiPartitionsDefinition) -> AssetsDefinition:
         request = train_request(config, steps, preset, architecture, store, run_dir)
         command = train_command(config, request)
         context.log.info(f"launching {shlex.join(command)}")
-        try:
-            reported = pipes_subprocess_client.run(command=command,
-                                                   context=context).get_materialize_result()
-        except DagsterPipesExecutionError:
-            raise Failure(f"{ASSET}: training failed; its error is the last line of the "
-                          "step's log") from None
+        reported = run_training(context, pipes_subprocess_client, command)
         run_dir = Path(reported.metadata["run_dir"].value)
         metadata = {**reported.metadata, **model_metadata(run_dir),
                     "preset": preset, "dataset": dataset, "trained_on": source,

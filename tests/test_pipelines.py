@@ -332,3 +332,22 @@ def test_eval_errors_are_one_line_failures(tmp_path):
     (failure,) = [e for e in result.all_events if e.is_step_failure]
     assert _our_line(failure) == (f"viz_training_curves: {run_dir} is not a gantk run (no "
                                   "config.json); pass a directory written by `gantk run`")
+
+
+def test_training_errors_are_one_line_failures(tmp_path):
+    """An error the trainer finds in its process (here: the store's size) is the step's
+    Failure, our line, not "the process failed"."""
+    from gantk.pipelines.definitions import build_graph, resources
+
+    workspace = resources(str(tmp_path / "ws"))
+    store = write_store(workspace["workspace"].store("fashion_mnist"), count=32)
+    result = materialize(
+        build_graph().select("trained_model"), instance=DagsterInstance.ephemeral(),
+        partition_key=MultiPartitionKey({"dataset": "fashion-mnist", "architecture": "dcgan"}),
+        resources=workspace, raise_on_error=False,
+        run_config={"ops": {"trained_model": {"config": {**TINY_TRAINING,
+                                                         "overrides": ["resolution=64"]}}}})
+    (failure,) = [e for e in result.all_events if e.is_step_failure]
+    assert _our_line(failure) == (
+        f"trained_model: {store} holds 32x32 images but resolution 64 was asked for; ingest "
+        "at that size or drop the resolution setting")
