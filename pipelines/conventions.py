@@ -16,3 +16,11 @@ EVAL_CODE_VERSION = "eval-1"
 def tag(value: str) -> str:
     """A registry name as a Dagster tag value (letters, digits, `-`, `_`, `.`)."""
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in value)[:63]
+
+
+def model_tags(dataset: str, architecture: str, loss: str | None = None) -> dict[str, str]:
+    """Tags on a model's (or its evaluation's) materialization, to filter events by."""
+    tags = {"gantk/dataset": tag(dataset), "gantk/architecture": tag(architecture)}
+    if loss:
+        tags["gantk/loss"] = tag(loss)
+    return tags

@@ -81,9 +81,10 @@ def hash_model(context: AssetExecutionContext, config: HashModelConfig,
                                 epochs=config.epochs, min_steps=config.min_steps,
                                 seed=config.seed, device=config.device,
                                 progress=log_progress(context.log.info, "hash model"))
+    # the settings as text: Dagster plots numbers across materializations
+    settings = f"sample={config.sample} epochs={config.epochs} seed={config.seed}"
     return MaterializeResult(metadata={"path": MetadataValue.path(str(path)),
-                                       "sample": config.sample, "epochs": config.epochs,
-                                       "seed": config.seed})
+                                       "settings": MetadataValue.text(settings)})
 
 
 @asset(name=HASH_CODES, **COMMON, deps=[HASH_MODEL], kinds={"numpy"}, pool="gpu",

@@ -25,7 +25,7 @@ from gantk.contract.registry import Registry
 from gantk.contract.specs import EvalSpec
 from gantk.pipelines.automation import follow_model
 from gantk.pipelines.checks import above_baseline, baseline_spec
-from gantk.pipelines.conventions import EVAL_CODE_VERSION, OWNERS, tag
+from gantk.pipelines.conventions import EVAL_CODE_VERSION, OWNERS, model_tags, tag
 from gantk.pipelines.failures import one_line
 from gantk.pipelines.ingest import asset_name
 from gantk.pipelines.metadata import READABLE_PX, floats, png_markdown, upstream_path
@@ -69,9 +69,9 @@ def eval_asset(spec: EvalSpec, partitions: MultiPartitionsDefinition) -> AssetsD
         from gantk.training.config import parse_options
 
         run_dir = upstream_path(context.instance, MODEL_KEY, "run_dir", context.partition_key)
+        dataset, architecture = partition_dims(context)
         data = None
         if "data" in spec.needs:
-            dataset, _ = partition_dims(context)
             data = Path(config.data) if config.data else training_store(
                 workspace, get_registry(), dataset)[1]
         with one_line(key.to_user_string()):
@@ -95,7 +95,8 @@ def eval_asset(spec: EvalSpec, partitions: MultiPartitionsDefinition) -> AssetsD
         if baseline_spec(key, spec):
             record = json.loads((out / "result.json").read_text())
             checks.append(above_baseline(spec, record))
-        return MaterializeResult(metadata=metadata, check_results=checks)
+        return MaterializeResult(metadata=metadata, check_results=checks,
+                                 tags=model_tags(dataset, architecture))
 
     return _evaluate
 

@@ -45,7 +45,7 @@ from gantk.pipelines.checks import (
     not_collapsed,
     training_check_specs,
 )
-from gantk.pipelines.conventions import OWNERS, TRAIN_CODE_VERSION
+from gantk.pipelines.conventions import OWNERS, TRAIN_CODE_VERSION, model_tags
 from gantk.pipelines.ingest import STORE, STORE_KEY, store_of_dataset
 from gantk.pipelines.metadata import png_markdown, upstream_path
 from gantk.pipelines.resources import TrainingPolicy, Workspace
@@ -244,7 +244,10 @@ def train_asset(partitions: MultiPartitionsDefinition) -> AssetsDefinition:
         metadata = {**reported.metadata, **model_metadata(run_dir),
                     "preset": preset, "dataset": dataset, "trained_on": source,
                     "command": MetadataValue.text(shlex.join(command))}
+        loss = reported.metadata.get("loss")
         yield MaterializeResult(asset_key=KEY, metadata=metadata,
+                                tags=model_tags(dataset, architecture,
+                                                loss.value if loss else None),
                                 check_results=[no_nan(run_dir), not_collapsed(run_dir),
                                                fid_within(run_dir, config.max_fid)])
 

@@ -234,6 +234,11 @@ def test_demo_chain_materializes(plugin_installed, tmp_path):
     assert {"loss_d", "loss_g"} <= set(model)
     assert model["batch_size"].value == "16"  # a setting: text, not a plotted number
     assert model["trained_on"].value == "image_store[fashion-mnist]"
+    (event,) = [e.materialization for e in result.get_asset_materialization_events()
+                if e.materialization.asset_key == AssetKey("trained_model")]
+    assert {k: v for k, v in event.tags.items() if k.startswith("gantk/")} == {
+        "gantk/dataset": "fashion-mnist", "gantk/architecture": "dcgan",
+        "gantk/loss": "nonsaturating"}
     run_dir = model["run_dir"].value
     assert run_dir.startswith(str(tmp_path / "ws" / "runs" / "fashion-mnist" / "dcgan"))
     assert _png_width(model["samples"].value) >= 512  # readable on the asset page
