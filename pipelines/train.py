@@ -60,6 +60,8 @@ FALLBACK_PRESET = "dcgan"
 # A job tag every launcher applies (UI, `dg launch`, GraphQL, schedules): the number of
 # steps when run config gives none. The `demo` job sets it, so the demo stays short.
 STEPS_TAG = "gantk/steps"
+# Set on a run whose training was refused before launch (the reason).
+REFUSED_TAG = "gantk/refused"
 # Sample grids on the asset page: big enough to see the images.
 GRID_PX = 640
 
@@ -230,6 +232,9 @@ def train_asset(partitions: MultiPartitionsDefinition) -> AssetsDefinition:
                           config.launcher, training_policy)
         if problem:
             context.log.error(f"{ASSET}: not trained: {problem}")
+            # the run ends green (the partition keeps its status); the tag says why it did
+            # nothing, in the runs list
+            context.instance.add_run_tags(context.run.run_id, {REFUSED_TAG: problem[:250]})
             return
         source, store = training_store(workspace, reg, dataset)
         if config.resume:

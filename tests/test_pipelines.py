@@ -301,6 +301,7 @@ def test_bad_training_config_never_fails_the_partition(tmp_path, config, message
     errors = [e.user_message for e in instance.all_logs(result.run_id)
               if e.level >= 40 and "not trained" in e.user_message]
     assert len(errors) == 1 and message in errors[0]
+    assert message in instance.get_run_by_id(result.run_id).tags["gantk/refused"]
     assert not (tmp_path / "runs").exists()
     assert _failed_partitions(instance, assets[0].partitions_def) == set()
 
