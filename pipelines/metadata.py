@@ -28,14 +28,15 @@ PREVIEW_IMAGES = 32
 def png_markdown(path: str | Path, title: str = "", max_px: int = FIGURE_PX,
                  min_px: int = 0) -> MetadataValue:
     """A PNG as a markdown image (data URI) that the Dagster UI shows inline: shrunk to
-    `max_px`, and a small grid enlarged by whole pixels to at least `min_px` wide."""
+    `max_px`, and a small grid enlarged by whole pixels to at least `min_px` wide (at most
+    `max_px`)."""
     from PIL import Image
 
     with Image.open(path) as picture:
         picture = picture.convert("RGB")
         picture.thumbnail((max_px, max_px), Image.Resampling.LANCZOS)
         if 0 < picture.width < min_px:
-            factor = -(-min_px // picture.width)
+            factor = max(2, min(-(-min_px // picture.width), max_px // picture.width))
             picture = picture.resize((picture.width * factor, picture.height * factor),
                                      Image.Resampling.NEAREST)
         buf = io.BytesIO()

@@ -47,7 +47,7 @@ from gantk.pipelines.checks import (
 )
 from gantk.pipelines.conventions import OWNERS, TRAIN_CODE_VERSION, model_tags
 from gantk.pipelines.ingest import STORE, STORE_KEY, store_of_dataset
-from gantk.pipelines.metadata import png_markdown, upstream_path
+from gantk.pipelines.metadata import READABLE_PX, png_markdown, upstream_path
 from gantk.pipelines.resources import TrainingPolicy, Workspace
 from gantk.pipelines.scores import score_metadata
 from gantk.training.request import RunRequest
@@ -62,8 +62,6 @@ FALLBACK_PRESET = "dcgan"
 STEPS_TAG = "gantk/steps"
 # Set on a run whose training was refused before launch (the reason).
 REFUSED_TAG = "gantk/refused"
-# Sample grids on the asset page: big enough to see the images.
-GRID_PX = 640
 
 
 class Device(str, Enum):
@@ -199,7 +197,7 @@ def run_training(context: AssetExecutionContext, client: PipesSubprocessClient,
 def model_metadata(run_dir: Path) -> dict[str, MetadataValue]:
     """The final EMA grid (big enough to read), score curve and best checkpoint."""
     grid = run_dir / "samples" / "final.png"
-    metadata = {"samples": png_markdown(grid, "samples", max_px=GRID_PX, min_px=GRID_PX)}
+    metadata = {"samples": png_markdown(grid, "samples", min_px=READABLE_PX)}
     metadata.update(score_metadata(run_dir))
     return metadata
 

@@ -357,3 +357,14 @@ def test_training_errors_are_one_line_failures(tmp_path):
     assert _our_line(failure) == (
         f"trained_model: {store} holds 32x32 images but resolution 64 was asked for; ingest "
         "at that size or drop the resolution setting")
+
+
+@pytest.mark.parametrize("width,expected", [(100, 600), (530, 530), (3000, 1100)])
+def test_embedded_images_are_readable_and_bounded(tmp_path, width, expected):
+    """Small grids grow by whole pixels to >= 512 px, large figures shrink to 1100 px."""
+    from PIL import Image
+
+    from gantk.pipelines.metadata import READABLE_PX, png_markdown
+
+    Image.new("RGB", (width, width // 2), "white").save(tmp_path / "g.png")
+    assert _png_width(png_markdown(tmp_path / "g.png", min_px=READABLE_PX).value) == expected
