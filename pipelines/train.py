@@ -161,6 +161,21 @@ def refusal(request: RunRequest, launcher: list[str], policy: TrainingPolicy) ->
     return None
 
 
+def data_refusal(request: RunRequest) -> str | None:
+    """What the core would refuse once it sees the data (size, channels, count), or None.
+    Imports the trainer (torch), so it runs after the cheap checks; world size 1 is the
+    lenient case (under torchrun the process checks the global batch again)."""
+    from gantk.errors import GantkError
+    from gantk.training.request import compose
+    from gantk.training.trainer import resolve_config
+
+    try:
+        resolve_config(compose(request)[0])
+    except GantkError as exc:
+        return str(exc)
+    return None
+
+
 def training_store(workspace: Workspace, registry: Registry, dataset: str) -> tuple[str, Path]:
     """The store a partition trains on (LSUN: the de-duplicated one when built)."""
     from gantk.pipelines.dedup import DEDUP_STORE
@@ -174,6 +189,14 @@ def training_store(workspace: Workspace, registry: Registry, dataset: str) -> tu
                       f"{STORE} partition {dataset} first (in the UI, or `dg launch --assets "
                       f"{STORE} --partition {dataset}`)")
     return f"{STORE}[{dataset}]", store
+
+
+def refuse(context: AssetExecutionContext, problem: str) -> None:
+    """End a refused launch without failing the step: the partition keeps its status (a
+    failed step would turn a good partition Failed); our line is the step's error and the
+    run's `gantk/refused` tag (shown in the runs list)."""
+    context.log.error(f"{ASSET}: not trained: {problem}")
+    context.instance.add_run_tags(context.run.run_id, {REFUSED_TAG: problem[:250]})
 
 
 def run_training(context: AssetExecutionContext, client: PipesSubprocessClient,
@@ -229,10 +252,7 @@ def train_asset(partitions: MultiPartitionsDefinition) -> AssetsDefinition:
         problem = refusal(train_request(config, steps, preset, architecture, None, None),
                           config.launcher, training_policy)
         if problem:
-            context.log.error(f"{ASSET}: not trained: {problem}")
-            # the run ends green (the partition keeps its status); the tag says why it did
-            # nothing, in the runs list
-            context.instance.add_run_tags(context.run.run_id, {REFUSED_TAG: problem[:250]})
+            refuse(context, problem)
             return
         source, store = training_store(workspace, reg, dataset)
         if config.resume:
@@ -240,6 +260,10 @@ def train_asset(partitions: MultiPartitionsDefinition) -> AssetsDefinition:
         else:
             run_dir = workspace.run_dir(dataset, architecture, context.run.run_id)
         request = train_request(config, steps, preset, architecture, store, run_dir)
+        problem = data_refusal(request)
+        if problem:
+            refuse(context, problem)
+            return
         command = train_command(config, request)
         context.log.info(f"launching {shlex.join(command)}")
         reported = run_training(context, pipes_subprocess_client, command)

@@ -341,22 +341,31 @@ def test_eval_errors_are_one_line_failures(tmp_path):
 
 
 def test_training_errors_are_one_line_failures(tmp_path):
-    """An error the trainer finds in its process (here: the store's size) is the step's
-    Failure, our line, not "the process failed"."""
+    """An error only the training can find (its losses diverge) fails the step with our
+    line, not "the process failed"; a mismatch with the data is refused before launch."""
     from gantk.pipelines.definitions import build_graph, resources
 
     workspace = resources(str(tmp_path / "ws"))
-    store = write_store(workspace["workspace"].store("fashion_mnist"), count=32)
-    result = materialize(
-        build_graph().select("trained_model"), instance=DagsterInstance.ephemeral(),
-        partition_key=MultiPartitionKey({"dataset": "fashion-mnist", "architecture": "dcgan"}),
-        resources=workspace, raise_on_error=False,
-        run_config={"ops": {"trained_model": {"config": {**TINY_TRAINING,
-                                                         "overrides": ["resolution=64"]}}}})
+    write_store(workspace["workspace"].store("fashion_mnist"), count=32)
+    partition = MultiPartitionKey({"dataset": "fashion-mnist", "architecture": "dcgan"})
+
+    def train(overrides):
+        instance = DagsterInstance.ephemeral()
+        config = {**TINY_TRAINING, "overrides": [*TINY_TRAINING["overrides"], *overrides]}
+        result = materialize(build_graph().select("trained_model"), instance=instance,
+                             partition_key=partition, resources=workspace,
+                             raise_on_error=False,
+                             run_config={"ops": {"trained_model": {"config": config}}})
+        return result, instance
+
+    result, _ = train(["lr=1e30"])
     (failure,) = [e for e in result.all_events if e.is_step_failure]
-    assert _our_line(failure) == (
-        f"trained_model: {store} holds 32x32 images but resolution 64 was asked for; ingest "
-        "at that size or drop the resolution setting")
+    assert _our_line(failure).startswith("trained_model: a loss became NaN/Inf at step 1; ")
+
+    result, instance = train(["resolution=64"])
+    assert result.success and not result.get_asset_materialization_events()
+    refused = instance.get_run_by_id(result.run_id).tags["gantk/refused"]
+    assert "holds 32x32 images but resolution 64 was asked for" in refused
 
 
 @pytest.mark.parametrize("width,expected", [(100, 600), (530, 530), (3000, 1100)])
