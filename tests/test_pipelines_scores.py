@@ -89,3 +89,13 @@ def test_only_allowed_launchers_run():
     assert "not allowed" in policy.launcher_problem(["/tmp/evil/torchrun"])
     assert TrainingPolicy(allowed_launchers=["/opt/bin/srun"]).launcher_problem(
         ["/opt/bin/srun", "-n2"]) is None
+
+
+def test_metrics_lines_show_the_numbers_of_score_records():
+    """A score record (text fields among the numbers) streams as a readable log line."""
+    from gantk.pipelines.pipes_reporter import metrics_line
+
+    record = {"step": 200, "kind": "scores", "fid": 41.25, "network": "inception-v3",
+              "n": 2048}
+    assert metrics_line(record) == "step 200: fid=41.25  n=2048"
+    assert metrics_line({"step": 3, "loss_d": 1.23456}) == "step 3: loss_d=1.235"
