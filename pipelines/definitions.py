@@ -78,7 +78,7 @@ def _build_graph(registry: Registry) -> Graph:
         tags={STEPS_TAG: str(DEMO_STEPS)},
         description=DEMO_DESCRIPTION)
     return Graph([store_asset(registry, datasets), *DEDUP_ASSETS, model, *evals,
-                  comparison_asset(MODEL_KEY, GROUPS["eval"])],
+                  comparison_asset(MODEL_KEY, partitions, GROUPS["eval"])],
                  [store_check(AssetKey(DEDUP_STORE))], [demo],
                  sensors(MODEL_KEY, [*(e.key for e in evals), COMPARISON_KEY]))
 
