@@ -342,6 +342,7 @@ def test_eval_errors_are_one_line_failures(tmp_path):
                                   "config.json); pass a directory written by `gantk run`")
 
 
+@pytest.mark.slow
 def test_training_errors_are_one_line_failures(tmp_path):
     """An error only the training can find (its losses diverge) fails the step with our
     line, not "the process failed"; a mismatch with the data is refused before launch."""
