@@ -26,6 +26,14 @@ def follow_model(model: AssetKey) -> AutomationCondition:
         "after each new training of this partition")
 
 
+def follow_any_model(model: AssetKey) -> AutomationCondition:
+    """For an unpartitioned summary of every model partition: run after any new training
+    (`eager()` would wait until no partition is missing, i.e. never)."""
+    updated = AutomationCondition.any_deps_updated().allow(AssetSelection.assets(model))
+    return (updated & ~AutomationCondition.in_progress()).with_label(
+        "after any new training")
+
+
 def follow_store() -> AutomationCondition:
     """Retrain a partition when its dataset's store changed: its data version (the content
     fingerprint) moved, so re-ingesting the same data retrains nothing."""

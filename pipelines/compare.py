@@ -20,7 +20,7 @@ from dagster import (
     asset,
 )
 
-from gantk.pipelines.automation import follow_model
+from gantk.pipelines.automation import follow_any_model
 from gantk.pipelines.conventions import EVAL_CODE_VERSION, OWNERS
 from gantk.pipelines.metadata import latest_metadata
 
@@ -48,7 +48,7 @@ def comparison_asset(model: AssetKey, partitions: MultiPartitionsDefinition,
                      group: str) -> AssetsDefinition:
     @asset(name=ASSET, group_name=group, deps=[model], owners=OWNERS,
            code_version=EVAL_CODE_VERSION, kinds={"table"},
-           automation_condition=follow_model(model),
+           automation_condition=follow_any_model(model),
            description="every trained partition side by side: scores, losses, throughput")
     def model_comparison(context: AssetExecutionContext) -> MaterializeResult:
         rows = comparison_rows(context.instance, model, partitions)

@@ -35,6 +35,10 @@ def test_evaluations_follow_training_and_models_follow_changed_stores():
     tick = evaluate_automation_conditions(defs=defs, instance=instance, cursor=tick.cursor)
     assert _requested(tick, "eval_nearest_neighbours") == {str(PARTITION)}
     assert _requested(tick, "viz_samples") == {str(PARTITION)}
+    comparison = next(r for r in tick.results if r.key == AssetKey("model_comparison"))
+    assert comparison.true_subset.size == 1  # unpartitioned: it follows any training
+    tick = evaluate_automation_conditions(defs=defs, instance=instance, cursor=tick.cursor)
+    assert tick.total_requested == 0  # once per update, not on every tick
     assert _requested(tick, "trained_model") == set()
 
     def store(fingerprint: str) -> None:
