@@ -292,7 +292,7 @@ def test_bad_training_config_never_fails_the_partition(tmp_path, config, message
     from gantk.pipelines.definitions import build_graph, resources
 
     instance = DagsterInstance.ephemeral()
-    assets = build_graph().select("trained_model")
+    assets = build_graph().select("trained_model", "viz_training_curves")
     result = materialize(
         assets, instance=instance,
         partition_key=MultiPartitionKey({"dataset": "fashion-mnist", "architecture": "dcgan"}),
@@ -300,6 +300,9 @@ def test_bad_training_config_never_fails_the_partition(tmp_path, config, message
         run_config={"ops": {"trained_model": {"config": config}}})
     assert not [e for e in result.all_events if e.is_step_failure]
     assert not result.get_asset_materialization_events()
+    # what follows the model in the same run (the demo's evaluations) does not run
+    assert [e.step_key for e in result.all_events
+            if e.event_type_value == "STEP_SKIPPED"] == ["viz_training_curves"]
     errors = [e.user_message for e in instance.all_logs(result.run_id)
               if e.level >= 40 and "not trained" in e.user_message]
     assert len(errors) == 1 and message in errors[0]
