@@ -6,11 +6,21 @@ so Dagster marks the materializations made by the older code stale.
 
 from __future__ import annotations
 
+from enum import Enum
+
 OWNERS = ["team:gantk"]
 INGEST_CODE_VERSION = "ingest-1"
 DEDUP_CODE_VERSION = "dedup-1"
 TRAIN_CODE_VERSION = "train-1"
 EVAL_CODE_VERSION = "eval-1"
+
+
+class Device(str, Enum):
+    """Where a step computes; an enum, so Dagster checks it when the run is launched."""
+
+    auto = "auto"
+    cpu = "cpu"
+    cuda = "cuda"
 
 
 def tag(value: str) -> str:

@@ -20,7 +20,7 @@ from dagster import (
 from pydantic import Field
 
 from gantk.pipelines.checks import DEDUP_CHECK, dedup_rate
-from gantk.pipelines.conventions import DEDUP_CODE_VERSION, OWNERS
+from gantk.pipelines.conventions import DEDUP_CODE_VERSION, OWNERS, Device
 from gantk.pipelines.failures import one_line
 from gantk.pipelines.ingest import STORE_KEY
 from gantk.pipelines.metadata import (
@@ -47,12 +47,12 @@ class HashModelConfig(Config):
     epochs: int = Field(20, description="passes over the sample")
     min_steps: int = Field(2000, description="at least this many updates (small stores)")
     seed: int = 0
-    device: str = Field("auto", description="cpu, cuda or auto")
+    device: Device = Field(Device.auto, description="cpu, cuda or auto")
 
 
 class CodesConfig(Config):
     batch_size: int = 512
-    device: str = Field("auto", description="cpu, cuda or auto")
+    device: Device = Field(Device.auto, description="cpu, cuda or auto")
     variants: int = Field(6, description="alignment probes hashed per image (0-10)")
 
 
@@ -79,7 +79,7 @@ def hash_model(context: AssetExecutionContext, config: HashModelConfig,
     with one_line(HASH_MODEL):
         path = train_hash_model(store, workspace.dedup_dir(SOURCE), sample=config.sample,
                                 epochs=config.epochs, min_steps=config.min_steps,
-                                seed=config.seed, device=config.device,
+                                seed=config.seed, device=Device(config.device).value,
                                 progress=log_progress(context.log.info, "hash model"))
     # the settings as text: Dagster plots numbers across materializations
     settings = f"sample={config.sample} epochs={config.epochs} seed={config.seed}"
@@ -97,7 +97,8 @@ def hash_codes(context: AssetExecutionContext, config: CodesConfig,
     model = upstream_path(context.instance, AssetKey(HASH_MODEL))
     with one_line(HASH_CODES):
         path = compute_codes(store, model, workspace.dedup_dir(SOURCE) / "codes",
-                             batch_size=config.batch_size, device=config.device,
+                             batch_size=config.batch_size,
+                             device=Device(config.device).value,
                              variants=config.variants,
                              progress=log_progress(context.log.info, "hash codes"))
     return MaterializeResult(metadata={"path": MetadataValue.path(str(path)),

@@ -25,13 +25,13 @@ from gantk.contract.registry import Registry
 from gantk.contract.specs import EvalSpec
 from gantk.pipelines.automation import follow_model
 from gantk.pipelines.checks import above_baseline, baseline_spec
-from gantk.pipelines.conventions import EVAL_CODE_VERSION, OWNERS, model_tags, tag
+from gantk.pipelines.conventions import EVAL_CODE_VERSION, OWNERS, Device, model_tags, tag
 from gantk.pipelines.failures import one_line
 from gantk.pipelines.ingest import asset_name
 from gantk.pipelines.metadata import READABLE_PX, floats, png_markdown, upstream_path
 from gantk.pipelines.resources import Workspace
 from gantk.pipelines.train import KEY as MODEL_KEY
-from gantk.pipelines.train import Device, partition_dims, store_dep, training_store
+from gantk.pipelines.train import partition_dims, store_dep, training_store
 
 GROUPS = {"eval": "evaluate", "visualization": "visualize"}
 PREFIXES = {"eval": "eval", "visualization": "viz"}

@@ -12,7 +12,6 @@ fight over one GPU.
 import shlex
 import sys
 from collections.abc import Iterator, Mapping
-from enum import Enum
 from pathlib import Path
 
 from dagster import (
@@ -45,7 +44,7 @@ from gantk.pipelines.checks import (
     not_collapsed,
     training_check_specs,
 )
-from gantk.pipelines.conventions import OWNERS, TRAIN_CODE_VERSION, model_tags
+from gantk.pipelines.conventions import OWNERS, TRAIN_CODE_VERSION, Device, model_tags
 from gantk.pipelines.ingest import STORE, STORE_KEY, store_of_dataset
 from gantk.pipelines.metadata import READABLE_PX, png_markdown, upstream_path
 from gantk.pipelines.resources import TrainingPolicy, Workspace
@@ -62,14 +61,6 @@ FALLBACK_PRESET = "dcgan"
 STEPS_TAG = "gantk/steps"
 # Set on a run whose training was refused before launch (the reason).
 REFUSED_TAG = "gantk/refused"
-
-
-class Device(str, Enum):
-    """Where to train; checked by Dagster when the run is launched."""
-
-    auto = "auto"
-    cpu = "cpu"
-    cuda = "cuda"
 
 
 def train_partitions(registry: Registry,
