@@ -143,6 +143,13 @@ def test_missing_source_path_names_the_variable(tmp_path, monkeypatch):
     (failure,) = [e for e in result.all_events if e.is_step_failure]
     assert _our_line(failure).startswith(f"cifar10: GANTK_CIFAR10_SRC={tmp_path / 'nowhere'} ")
 
+    # a path the source cannot read names the variable it came from
+    monkeypatch.setenv("GANTK_CIFAR10_SRC", str(tmp_path))
+    result = materialize(graph, resources=resources(str(tmp_path)), partition_key="cifar10",
+                         instance=DagsterInstance.ephemeral(), raise_on_error=False)
+    (failure,) = [e for e in result.all_events if e.is_step_failure]
+    assert _our_line(failure).endswith("(path from GANTK_CIFAR10_SRC)")
+
 
 def test_ingest_errors_are_one_line_failures(tmp_path):
     """A GantkError inside the core reaches the UI as a Failure with our line, no trace."""
