@@ -3,8 +3,12 @@
 - a store's count matches the count recorded at materialization, and a random sample of
   its images decodes at the store's shape;
 - a de-duplication removed some images but not most of them;
-- a training run has only finite losses and its generator is not collapsed;
+- a training run has only finite losses, its generator is not collapsed, and its final
+  in-training FID is within the run config's `max_fid`;
 - an evaluation reaches its registered baseline.
+
+Checks on partitioned assets are partitioned too, so each result names the partition it
+judged.
 """
 
 import json
@@ -18,6 +22,7 @@ from dagster import (
     AssetCheckSeverity,
     AssetCheckSpec,
     AssetKey,
+    PartitionsDefinition,
     asset_check,
 )
 
@@ -36,6 +41,7 @@ NO_NAN_CHECK = "no_nan"
 COLLAPSE_CHECK = "not_collapsed"
 DEDUP_CHECK = "dedup_rate_plausible"
 BASELINE_CHECK = "above_baseline"
+FID_CHECK = "fid_within"
 
 
 def store_intact(path: Path, recorded_count: int, sample: int = DECODE_SAMPLE,
@@ -90,11 +96,33 @@ def dedup_rate(total: int, removed: int) -> AssetCheckResult:
         metadata={"rate": rate, "removed": removed, "total": total})
 
 
-def training_check_specs(key: AssetKey) -> list[AssetCheckSpec]:
-    return [AssetCheckSpec(NO_NAN_CHECK, asset=key,
+def training_check_specs(key: AssetKey,
+                         partitions: PartitionsDefinition | None = None) -> list[AssetCheckSpec]:
+    return [AssetCheckSpec(NO_NAN_CHECK, asset=key, partitions_def=partitions,
                            description="every logged loss and statistic is finite"),
-            AssetCheckSpec(COLLAPSE_CHECK, asset=key,
-                           description="generated samples are not all alike")]
+            AssetCheckSpec(COLLAPSE_CHECK, asset=key, partitions_def=partitions,
+                           description="generated samples are not all alike"),
+            AssetCheckSpec(FID_CHECK, asset=key, partitions_def=partitions,
+                           description="the final in-training FID is at most the run "
+                                       "config's max_fid (passes when none is set)")]
+
+
+def fid_within(run_dir: Path, max_fid: float | None) -> AssetCheckResult:
+    """The last FID the trainer scored is at most `max_fid` (no threshold: nothing to judge)."""
+    from gantk.pipelines.scores import final_scores, score_records
+
+    if max_fid is None:
+        return AssetCheckResult(check_name=FID_CHECK, passed=True,
+                                description="no threshold set (run config max_fid)")
+    fid = final_scores(score_records(run_dir)).get("fid")
+    if fid is None:
+        return AssetCheckResult(check_name=FID_CHECK, passed=False,
+                                description=f"max_fid={max_fid} but the run scored no FID; "
+                                            "schedule in-training scores (fid) in its config")
+    return AssetCheckResult(
+        check_name=FID_CHECK, passed=fid <= max_fid,
+        description=f"final FID {fid:.4g} (threshold <= {max_fid:g})",
+        metadata={"fid": fid, "max_fid": float(max_fid)})
 
 
 def no_nan(run_dir: Path) -> AssetCheckResult:
@@ -127,11 +155,12 @@ def not_collapsed(run_dir: Path, n: int = 64, seed: int = 0) -> AssetCheckResult
         metadata={"sample_spread": spread})
 
 
-def baseline_spec(key: AssetKey, spec: EvalSpec) -> list[AssetCheckSpec]:
+def baseline_spec(key: AssetKey, spec: EvalSpec,
+                  partitions: PartitionsDefinition | None = None) -> list[AssetCheckSpec]:
     if spec.baseline_metric is None or spec.baseline is None:
         return []
     side = "at least" if spec.higher_is_better else "at most"
-    return [AssetCheckSpec(BASELINE_CHECK, asset=key,
+    return [AssetCheckSpec(BASELINE_CHECK, asset=key, partitions_def=partitions,
                            description=f"{spec.baseline_metric} {side} {spec.baseline}")]
 
 

@@ -7,17 +7,22 @@ codes of every image, and the de-duplicated store. Each is a thin call into
 
 from dagster import (
     AssetCheckSpec,
+    AssetDep,
     AssetExecutionContext,
     AssetKey,
     Config,
     DataVersion,
     MaterializeResult,
     MetadataValue,
+    SpecificPartitionsPartitionMapping,
     asset,
 )
 from pydantic import Field
 
 from gantk.pipelines.checks import DEDUP_CHECK, dedup_rate
+from gantk.pipelines.conventions import DEDUP_CODE_VERSION, OWNERS, Device
+from gantk.pipelines.failures import one_line
+from gantk.pipelines.ingest import STORE_KEY
 from gantk.pipelines.metadata import (
     floats,
     log_progress,
@@ -28,7 +33,10 @@ from gantk.pipelines.metadata import (
 from gantk.pipelines.resources import Workspace
 
 GROUP = "dedup"
-SOURCE = "lsun_bedrooms"
+SOURCE = "lsun_bedrooms"  # the folder of the LSUN store and of its de-dup artifacts
+LSUN = "lsun"  # its image_store partition
+LSUN_STORE = AssetDep(STORE_KEY, partition_mapping=SpecificPartitionsPartitionMapping([LSUN]))
+COMMON = {"group_name": GROUP, "owners": OWNERS, "code_version": DEDUP_CODE_VERSION}
 HASH_MODEL = "lsun_hash_model"
 HASH_CODES = "lsun_hash_codes"
 DEDUP_STORE = "lsun_bedrooms_dedup"
@@ -39,12 +47,12 @@ class HashModelConfig(Config):
     epochs: int = Field(20, description="passes over the sample")
     min_steps: int = Field(2000, description="at least this many updates (small stores)")
     seed: int = 0
-    device: str = Field("auto", description="cpu, cuda or auto")
+    device: Device = Field(Device.auto, description="cpu, cuda or auto")
 
 
 class CodesConfig(Config):
     batch_size: int = 512
-    device: str = Field("auto", description="cpu, cuda or auto")
+    device: Device = Field(Device.auto, description="cpu, cuda or auto")
     variants: int = Field(6, description="alignment probes hashed per image (0-10)")
 
 
@@ -56,39 +64,48 @@ class DedupConfig(Config):
     thumb: int = Field(16, description="thumbnail side for verification")
 
 
-@asset(name=HASH_MODEL, group_name=GROUP, deps=[SOURCE], kinds={"pytorch"}, pool="gpu",
+def lsun_store(context: AssetExecutionContext):
+    """The LSUN partition of image_store, as its latest materialization recorded it."""
+    return upstream_path(context.instance, STORE_KEY, partition=LSUN)
+
+
+@asset(name=HASH_MODEL, **COMMON, deps=[LSUN_STORE], kinds={"pytorch"}, pool="gpu",
        description="3072-128-3072 de-noising autoencoder on 32x32 crops (the semantic hash)")
 def hash_model(context: AssetExecutionContext, config: HashModelConfig,
                workspace: Workspace) -> MaterializeResult:
     from gantk.datasets.dedup import train_hash_model
 
-    store = upstream_path(context.instance, AssetKey(SOURCE))
-    path = train_hash_model(store, workspace.dedup_dir(SOURCE), sample=config.sample,
-                            epochs=config.epochs, min_steps=config.min_steps,
-                            seed=config.seed, device=config.device,
-                            progress=log_progress(context.log.info, "hash model"))
+    store = lsun_store(context)
+    with one_line(HASH_MODEL):
+        path = train_hash_model(store, workspace.dedup_dir(SOURCE), sample=config.sample,
+                                epochs=config.epochs, min_steps=config.min_steps,
+                                seed=config.seed, device=Device(config.device).value,
+                                progress=log_progress(context.log.info, "hash model"))
+    # the settings as text: Dagster plots numbers across materializations
+    settings = f"sample={config.sample} epochs={config.epochs} seed={config.seed}"
     return MaterializeResult(metadata={"path": MetadataValue.path(str(path)),
-                                       "sample": config.sample, "epochs": config.epochs,
-                                       "seed": config.seed})
+                                       "settings": MetadataValue.text(settings)})
 
 
-@asset(name=HASH_CODES, group_name=GROUP, deps=[HASH_MODEL], kinds={"numpy"}, pool="gpu",
+@asset(name=HASH_CODES, **COMMON, deps=[HASH_MODEL], kinds={"numpy"}, pool="gpu",
        description="binarized code-layer activations of every image")
 def hash_codes(context: AssetExecutionContext, config: CodesConfig,
                workspace: Workspace) -> MaterializeResult:
     from gantk.datasets.dedup import compute_codes
 
-    store = upstream_path(context.instance, AssetKey(SOURCE))
+    store = lsun_store(context)
     model = upstream_path(context.instance, AssetKey(HASH_MODEL))
-    path = compute_codes(store, model, workspace.dedup_dir(SOURCE) / "codes",
-                         batch_size=config.batch_size, device=config.device,
-                         variants=config.variants,
-                         progress=log_progress(context.log.info, "hash codes"))
+    with one_line(HASH_CODES):
+        path = compute_codes(store, model, workspace.dedup_dir(SOURCE) / "codes",
+                             batch_size=config.batch_size,
+                             device=Device(config.device).value,
+                             variants=config.variants,
+                             progress=log_progress(context.log.info, "hash codes"))
     return MaterializeResult(metadata={"path": MetadataValue.path(str(path)),
                                        "model": MetadataValue.path(str(model))})
 
 
-@asset(name=DEDUP_STORE, group_name=GROUP, deps=[SOURCE, HASH_CODES], kinds={"lmdb"},
+@asset(name=DEDUP_STORE, **COMMON, deps=[LSUN_STORE, HASH_CODES], kinds={"lmdb"},
        check_specs=[AssetCheckSpec(DEDUP_CHECK, asset=DEDUP_STORE,
                                    description="removed some images, but not most of them")],
        description="LSUN bedrooms without its near-duplicates")
@@ -96,15 +113,16 @@ def dedup_store(context: AssetExecutionContext, config: DedupConfig,
                 workspace: Workspace) -> MaterializeResult:
     from gantk.datasets.dedup import deduplicate
 
-    store = upstream_path(context.instance, AssetKey(SOURCE))
+    store = lsun_store(context)
     codes = upstream_path(context.instance, AssetKey(HASH_CODES))
     dest = workspace.store(DEDUP_STORE)
-    summary = deduplicate(store, codes, dest,
-                          report=workspace.dedup_dir(SOURCE) / "report.json",
-                          overwrite=config.overwrite, radius=config.radius,
-                          verify=config.verify, threshold=config.threshold,
-                          thumb=config.thumb,
-                          progress=log_progress(context.log.info, "de-dup"))
+    with one_line(DEDUP_STORE):
+        summary = deduplicate(store, codes, dest,
+                              report=workspace.dedup_dir(SOURCE) / "report.json",
+                              overwrite=config.overwrite, radius=config.radius,
+                              verify=config.verify, threshold=config.threshold,
+                              thumb=config.thumb,
+                              progress=log_progress(context.log.info, "de-dup"))
     metadata = {**floats(summary.metadata()), **store_metadata(dest),
                 "removed": MetadataValue.int(summary.removed),
                 "groups": MetadataValue.int(summary.groups)}

@@ -24,12 +24,15 @@ from pydantic import Field
 from gantk.contract.describe import eval_description
 from gantk.contract.registry import Registry, get_registry
 from gantk.contract.specs import EvalSpec
+from gantk.pipelines.automation import follow_model
 from gantk.pipelines.checks import above_baseline, baseline_spec
+from gantk.pipelines.conventions import EVAL_CODE_VERSION, OWNERS, Device, model_tags, tag
+from gantk.pipelines.failures import one_line
 from gantk.pipelines.ingest import asset_name
-from gantk.pipelines.metadata import floats, png_markdown, upstream_path
+from gantk.pipelines.metadata import READABLE_PX, floats, png_markdown, upstream_path
 from gantk.pipelines.resources import Workspace
 from gantk.pipelines.train import KEY as MODEL_KEY
-from gantk.pipelines.train import partition_dims, training_store
+from gantk.pipelines.train import partition_dims, store_dep, training_store
 
 GROUPS = {"eval": "evaluate", "visualization": "visualize"}
 PREFIXES = {"eval": "eval", "visualization": "viz"}
@@ -41,7 +44,7 @@ class EvalConfig(Config):
     options: list[str] = Field(default_factory=list, description="plugin options key=value")
     data: str | None = Field(None, description="ImageStore to use; default: the store the "
                              "model was trained on")
-    device: str = Field("auto", description="cpu, cuda or auto")
+    device: Device = Field(Device.auto, description="cpu, cuda or auto")
     seed: int = 0
 
 
@@ -49,13 +52,16 @@ def eval_asset_key(spec: EvalSpec) -> AssetKey:
     return AssetKey(f"{PREFIXES[spec.kind]}_{asset_name(spec.name)}")
 
 
-def eval_asset(spec: EvalSpec, partitions: MultiPartitionsDefinition,
-               data_deps: list[AssetKey]) -> AssetsDefinition:
+def eval_asset(spec: EvalSpec, partitions: MultiPartitionsDefinition) -> AssetsDefinition:
     key = eval_asset_key(spec)
-    deps = [MODEL_KEY, *(data_deps if "data" in spec.needs else [])]
+    deps = [MODEL_KEY, *([store_dep()] if "data" in spec.needs else [])]
 
     @asset(key=key, group_name=GROUPS[spec.kind], partitions_def=partitions,
-           deps=deps, pool="gpu", kinds={"pytorch"}, check_specs=baseline_spec(key, spec),
+           deps=deps, pool="gpu", kinds={"pytorch"}, owners=OWNERS,
+           code_version=EVAL_CODE_VERSION, automation_condition=follow_model(MODEL_KEY),
+           tags={"gantk/stage": GROUPS[spec.kind], "gantk/plugin": tag(spec.name),
+                 "gantk/needs_data": str("data" in spec.needs).lower()},
+           check_specs=baseline_spec(key, spec, partitions),
            description=eval_description(get_registry(), spec))
     def _evaluate(context: AssetExecutionContext, config: EvalConfig,
                   workspace: Workspace) -> MaterializeResult:
@@ -64,13 +70,16 @@ def eval_asset(spec: EvalSpec, partitions: MultiPartitionsDefinition,
         from gantk.training.config import parse_options
 
         run_dir = upstream_path(context.instance, MODEL_KEY, "run_dir", context.partition_key)
+        dataset, architecture = partition_dims(context)
         data = None
         if "data" in spec.needs:
-            dataset, _ = partition_dims(context)
             data = Path(config.data) if config.data else training_store(
                 workspace, get_registry(), dataset)[1]
-        result = run_eval(spec.name, run_dir, data=data, options=parse_options(config.options),
-                          device=config.device, seed=config.seed, kind=spec.kind)
+        with one_line(key.to_user_string()):
+            result = run_eval(spec.name, run_dir, data=data,
+                              options=parse_options(config.options),
+                              device=Device(config.device).value, seed=config.seed,
+                              kind=spec.kind)
         out = eval_dir(run_dir, spec.name)
         context.log.info(result.summary or f"{spec.name}: {result.metrics}")
         metadata: dict = {**floats(result.metrics),
@@ -79,7 +88,7 @@ def eval_asset(spec: EvalSpec, partitions: MultiPartitionsDefinition,
         if result.summary:
             metadata["summary"] = MetadataValue.text(result.summary)
         for name, path in result.figures.items():
-            metadata[f"figure_{name}"] = png_markdown(path, name)
+            metadata[f"figure_{name}"] = png_markdown(path, name, min_px=READABLE_PX)
             metadata[f"figure_{name}_path"] = MetadataValue.path(str(path))
         for name, path in result.files.items():
             metadata[f"file_{name}"] = MetadataValue.path(str(path))
@@ -87,7 +96,8 @@ def eval_asset(spec: EvalSpec, partitions: MultiPartitionsDefinition,
         if baseline_spec(key, spec):
             record = json.loads((out / "result.json").read_text())
             checks.append(above_baseline(spec, record))
-        return MaterializeResult(metadata=metadata, check_results=checks)
+        return MaterializeResult(metadata=metadata, check_results=checks,
+                                 tags=model_tags(dataset, architecture))
 
     return _evaluate
 
@@ -97,6 +107,6 @@ def eval_specs(registry: Registry) -> list[EvalSpec]:
     return [spec for spec in registry.evals() if spec.kind in GROUPS]
 
 
-def eval_assets(registry: Registry, partitions: MultiPartitionsDefinition,
-                data_deps: list[AssetKey]) -> list[AssetsDefinition]:
-    return [eval_asset(spec, partitions, data_deps) for spec in eval_specs(registry)]
+def eval_assets(registry: Registry,
+                partitions: MultiPartitionsDefinition) -> list[AssetsDefinition]:
+    return [eval_asset(spec, partitions) for spec in eval_specs(registry)]

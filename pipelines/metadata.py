@@ -18,18 +18,27 @@ from dagster import (
     MetadataValue,
 )
 
-# Sample grids are embedded in the event log: keep them to a few tens of kilobytes.
-THUMBNAIL_PX = 256
+# Images are embedded in the event log: big enough to read on the asset page (figures keep
+# their axis labels legible), small enough to stay at a few hundred kilobytes.
+FIGURE_PX = 1100
+READABLE_PX = 512
 PREVIEW_IMAGES = 32
 
 
-def png_markdown(path: str | Path, title: str = "", max_px: int = THUMBNAIL_PX) -> MetadataValue:
-    """A PNG as a small markdown image (data URI) that the Dagster UI shows inline."""
+def png_markdown(path: str | Path, title: str = "", max_px: int = FIGURE_PX,
+                 min_px: int = 0) -> MetadataValue:
+    """A PNG as a markdown image (data URI) that the Dagster UI shows inline: shrunk to
+    `max_px`, and a small grid enlarged by whole pixels to at least `min_px` wide (at most
+    `max_px`)."""
     from PIL import Image
 
     with Image.open(path) as picture:
         picture = picture.convert("RGB")
         picture.thumbnail((max_px, max_px), Image.Resampling.LANCZOS)
+        if 0 < picture.width < min_px:
+            factor = max(2, min(-(-min_px // picture.width), max_px // picture.width))
+            picture = picture.resize((picture.width * factor, picture.height * factor),
+                                     Image.Resampling.NEAREST)
         buf = io.BytesIO()
         picture.save(buf, format="PNG", optimize=True)
     data = base64.b64encode(buf.getvalue()).decode("ascii")
@@ -58,8 +67,8 @@ def store_metadata(path: Path) -> dict[str, Any]:
     out: dict[str, Any] = {
         "path": MetadataValue.path(str(path)),
         "count": MetadataValue.int(store.count),
-        "resolution": MetadataValue.int(store.resolution),
-        "channels": MetadataValue.int(store.channels),
+        # the shape never changes between materializations: text, not a plot
+        "shape": MetadataValue.text(f"{store.resolution}x{store.resolution}x{store.channels}"),
         "encoding": meta.get("encoding", ""),
         "source": meta.get("source", ""),
         "fingerprint": meta.get("fingerprint", ""),
@@ -72,7 +81,7 @@ def store_metadata(path: Path) -> dict[str, Any]:
         picks = np.sort(rng.choice(store.count, min(PREVIEW_IMAGES, store.count), replace=False))
         images, _ = store.get_many(picks)
         preview = save_grid(images, path / "preview.png", nrow=8)
-        out["preview"] = png_markdown(preview, "preview")
+        out["preview"] = png_markdown(preview, "preview", min_px=READABLE_PX)
     return out
 
 

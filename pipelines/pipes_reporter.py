@@ -55,8 +55,7 @@ class PipesReporter:
         if now - self._last_sent < self.interval_s:
             return
         self._last_sent = now
-        shown = "  ".join(f"{k}={v:.4g}" for k, v in values.items() if k != "step")
-        self.pipes.log.info(f"step {int(values.get('step', 0))}: {shown}")
+        self.pipes.log.info(metrics_line(values))
 
     def error(self, message: str) -> None:
         """A one-line failure, shown in Dagster's event log."""
@@ -77,16 +76,23 @@ class PipesReporter:
             "metrics_path": {"raw_value": str(result.run_dir / "metrics.jsonl"), "type": "path"},
         }
         for key, value in result.metrics.items():
-            if key != "step":
+            if key != "step" and _number(value) and math.isfinite(value):
                 metadata[key] = {"raw_value": float(value), "type": "float"}
+        # settings, not outcomes: text, so Dagster does not plot them across runs
         for key in ("architecture", "loss", "resolution", "channels", "batch_size", "data"):
             if config.get(key) is not None:
-                metadata[key] = {"raw_value": config[key], "type": _pipes_type(config[key])}
+                metadata[key] = {"raw_value": str(config[key]), "type": "text"}
         self.pipes.report_asset_materialization(metadata=metadata)
 
 
-def _pipes_type(value: Any) -> str:
-    return "int" if isinstance(value, int) and not isinstance(value, bool) else "text"
+def metrics_line(values: dict[str, Any]) -> str:
+    """`step N: key=value …`; score records carry text too ("kind", "network"): numbers only."""
+    shown = "  ".join(f"{k}={v:.4g}" for k, v in values.items() if k != "step" and _number(v))
+    return f"step {int(values.get('step', 0))}: {shown}"
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 @contextlib.contextmanager

@@ -28,6 +28,7 @@ from dagster import (
 )
 from pydantic import Field
 
+from gantk.pipelines.conventions import OWNERS, SWEEP_CODE_VERSION
 from gantk.pipelines.metadata import png_markdown
 from gantk.pipelines.resources import Workspace
 
@@ -77,7 +78,8 @@ def _fail_on_bad_input(call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         raise Failure(str(exc)) from None
 
 
-@asset(name=PLAN, group_name=GROUP, kinds={"python"},
+@asset(name=PLAN, group_name=GROUP, kinds={"python"}, owners=OWNERS,
+       code_version=SWEEP_CODE_VERSION,
        description="check a grid x seeds sweep, write its manifest, add one partition per run")
 def sweep_plan(context: AssetExecutionContext, config: SweepPlanConfig,
                workspace: Workspace) -> MaterializeResult:
@@ -108,6 +110,7 @@ def sweep_plan(context: AssetExecutionContext, config: SweepPlanConfig,
 
 
 @asset(name=RUN, group_name=GROUP, partitions_def=SWEEP_RUNS, deps=[AssetKey(PLAN)],
+       owners=OWNERS, code_version=SWEEP_CODE_VERSION,
        pool="gpu", kinds={"pytorch"},
        description="one run of a sweep (point x seed), trained through the gantk core")
 def sweep_run(context: AssetExecutionContext, workspace: Workspace) -> MaterializeResult:
@@ -134,6 +137,7 @@ def sweep_run(context: AssetExecutionContext, workspace: Workspace) -> Materiali
 
 
 @asset(name=COMPARISON, group_name=GROUP, deps=[AssetKey(RUN)], kinds={"python"},
+       owners=OWNERS, code_version=SWEEP_CODE_VERSION,
        description="the sweep's table (final/best score, mean ± std over seeds) and curves")
 def sweep_comparison(config: ComparisonConfig, workspace: Workspace) -> MaterializeResult:
     from gantk.experiments.report import write_report

@@ -8,9 +8,15 @@ validated, and reports logs, metrics and the trained model back to Dagster (rank
 
 from __future__ import annotations
 
+import os
 import sys
+from pathlib import Path
 
 from gantk.errors import GantkError
+
+# Where the asset that launched this process wants the one-line error (it raises it as the
+# step's `Failure`, so the UI shows our line rather than "the process failed").
+ERROR_FILE_ENV = "GANTK_ERROR_FILE"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -27,6 +33,8 @@ def main(argv: list[str] | None = None) -> int:
         except GantkError as exc:  # one line in Dagster's event log, not a traceback
             reporter.error(str(exc))
             print(f"error: {exc}", file=sys.stderr)
+            if os.environ.get(ERROR_FILE_ENV):
+                Path(os.environ[ERROR_FILE_ENV]).write_text(str(exc).splitlines()[0])
             return exc.exit_code
         if result is not None:
             reporter.training_done(result)

@@ -26,16 +26,17 @@ def _store_with_duplicates(path):
 
 @pytest.mark.slow
 def test_dedup_chain_materializes(tmp_path):
-    from gantk.pipelines.dedup import DEDUP_STORE, HASH_CODES, HASH_MODEL, SOURCE
+    from gantk.pipelines.dedup import DEDUP_STORE, HASH_CODES, HASH_MODEL, LSUN, SOURCE
     from gantk.pipelines.definitions import build_graph, resources
+    from gantk.pipelines.ingest import STORE
 
     instance = DagsterInstance.ephemeral()
     workspace = resources(str(tmp_path / "ws"))
     source = _store_with_duplicates(workspace["workspace"].store(SOURCE))
     # The LSUN ingest ran elsewhere: record its result as Dagster would.
     instance.report_runless_asset_event(AssetMaterialization(
-        SOURCE, metadata={"path": MetadataValue.path(str(source)),
-                          "count": DISTINCT + COPIES}))
+        STORE, partition=LSUN, metadata={"path": MetadataValue.path(str(source)),
+                                         "count": DISTINCT + COPIES}))
     result = materialize(
         build_graph().select(HASH_MODEL, HASH_CODES, DEDUP_STORE), instance=instance,
         resources=workspace,
