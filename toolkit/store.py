@@ -24,6 +24,7 @@ import lmdb
 import numpy as np
 
 from gantk.errors import StoreError
+from gantk.locks import LOCK_NAME, DirLock
 
 DBS = (b"images", b"labels", b"sources", b"by_source", b"meta")
 META_KEY = b"metadata"
@@ -62,7 +63,7 @@ def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
                          "or point --data at an existing store")
     if not is_store(path):
         raise StoreError(f"{path} is not an ImageStore (no data.mdb inside); "
-                         "create one with `gantk ingest SOURCE SRC {path}`")
+                         f"create one with `gantk ingest SOURCE SRC {path}`")
     cached = _ENVS.get(str(path.resolve()))
     if cached is not None:
         return _read_meta(cached)
@@ -214,6 +215,17 @@ class ImageStore:
         return out
 
 
+def _empty_folder(path: Path) -> None:
+    """Remove everything in `path` but its lock file (which the caller holds)."""
+    for child in path.iterdir():
+        if child.name == LOCK_NAME:
+            continue
+        if child.is_dir() and not child.is_symlink():
+            shutil.rmtree(child)
+        else:
+            child.unlink()
+
+
 class ImageStoreWriter:
     """Write side: batched transactions, map size doubled on MapFullError, resumable.
 
@@ -234,9 +246,19 @@ class ImageStoreWriter:
         self.batch_size = batch_size
         wanted = {"resolution": resolution, "channels": channels, "encoding": encoding,
                   "source": source}
+        # a second writer (another ingest into the same DEST) is refused, not interleaved
+        self._lock = DirLock(self.path, "ImageStore").acquire()
+        try:
+            self._open(wanted, overwrite, extra)
+        except BaseException:
+            self._lock.release()
+            raise
+        self.resolution, self.channels, self.encoding = resolution, channels, encoding
+
+    def _open(self, wanted: dict[str, Any], overwrite: bool,
+              extra: dict[str, Any] | None) -> None:
         self._prepare_path(wanted, overwrite)
         close_readers(self.path)
-        self.path.mkdir(parents=True, exist_ok=True)
         self.env = lmdb.open(str(self.path), map_size=_INITIAL_MAP, max_dbs=_MAX_DBS,
                              readahead=False, meminit=False)
         self.dbs = {name: self.env.open_db(name) for name in DBS}
@@ -252,28 +274,26 @@ class ImageStoreWriter:
             self._commit([])
         self._pending: list[tuple[bytes, bytes, int | None, str | None]] = []
         self._pending_sources: set[str] = set()
-        self.resolution, self.channels, self.encoding = resolution, channels, encoding
 
     def _prepare_path(self, wanted: dict[str, Any], overwrite: bool) -> None:
-        if not self.path.exists():
-            return
+        """Called with the lock held (so the lock file exists inside the folder)."""
         if is_store(self.path):
             existing = read_metadata(self.path)
             differs = {k: (existing.get(k), v) for k, v in wanted.items() if existing.get(k) != v}
             if not differs:
                 if overwrite:
-                    shutil.rmtree(self.path)
+                    _empty_folder(self.path)
                 return
             if not overwrite:
                 what = ", ".join(f"{k} {a!r} != {b!r}" for k, (a, b) in differs.items())
                 raise StoreError(f"{self.path} already holds a different ImageStore ({what}); "
                                  "pass --overwrite to replace it or choose another DEST")
-            shutil.rmtree(self.path)
-        elif any(self.path.iterdir()):
+            _empty_folder(self.path)
+        elif any(p.name != LOCK_NAME for p in self.path.iterdir()):
             if not overwrite:
                 raise StoreError(f"{self.path} exists and is not an ImageStore; choose an empty "
                                  "or new DEST, or pass --overwrite to replace its contents")
-            shutil.rmtree(self.path)
+            _empty_folder(self.path)
 
     @property
     def count(self) -> int:
@@ -347,15 +367,21 @@ class ImageStoreWriter:
 
     def close(self, **final_meta: Any) -> dict[str, Any]:
         """Flush, mark the store complete (plus any extra metadata) and close it."""
-        self._commit(self._pending, {"complete": True, **final_meta})
-        self._pending = []
-        self.env.close()
+        try:
+            self._commit(self._pending, {"complete": True, **final_meta})
+            self._pending = []
+        finally:
+            self.env.close()
+            self._lock.release()
         return self.meta
 
     def abort(self) -> None:
         """Commit what is queued and close without marking the store complete."""
-        self.flush()
-        self.env.close()
+        try:
+            self.flush()
+        finally:
+            self.env.close()
+            self._lock.release()
 
     def __enter__(self) -> ImageStoreWriter:
         return self
