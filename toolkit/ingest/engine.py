@@ -26,10 +26,10 @@ import numpy as np
 
 from gantk.atomic import write_text_atomic
 from gantk.contract.specs import DatasetSpec, Record, Skipped
-from gantk.errors import GantkError
+from gantk.errors import GantkError, disk_error
 from gantk.ingest.decode import BadImage, Crops, Transform, prepare_crops
 from gantk.ingest.parallel import ordered_map, usable_cpus
-from gantk.store import ImageStoreWriter, is_store, read_metadata
+from gantk.store import ImageStoreWriter, close_readers, is_store, read_metadata, verify_store
 
 REPORT_NAME = "ingest-report.json"
 CHUNK = 32  # records per worker task: large enough to amortize the inter-process hop
@@ -50,6 +50,7 @@ class IngestSummary:
     inputs: int = 0
     workers: int = 1
     seconds: float = 0.0
+    verified: str = ""  # the fingerprint every stored record was checked against
 
     def line(self) -> str:
         return (f"{self.ingested} ingested, {len(self.skipped)} skipped, "
@@ -203,9 +204,19 @@ def ingest(source: str, src: str | os.PathLike[str] | None, dest: str | os.PathL
                                preload=("gantk.ingest.engine",))
         _write(outcomes, writer, summary, lambda done: progress and progress(done, total))
         summary.count = writer.count
+    # read every record back against the fingerprint: what training will see is what we wrote
+    summary.verified = verify_store(dest)["fingerprint"]
+    close_readers(dest)
     summary.seconds = round(time.perf_counter() - started, 3)
-    write_text_atomic(dest / REPORT_NAME, json.dumps(asdict(summary), indent=1,
-                                                     ensure_ascii=False))
+    try:
+        write_text_atomic(dest / REPORT_NAME, json.dumps(asdict(summary), indent=1,
+                                                         ensure_ascii=False))
+    except OSError as exc:
+        raise disk_error(exc, dest / REPORT_NAME, "the ingest report") from None
+    if summary.inputs == 0 and limit != 0:
+        raise GantkError(f"{src} holds no inputs that the {source!r} source reads (0 images "
+                         f"ingested into {dest}); check SRC (e.g. the images' folder) and "
+                         "the source's options")
     return summary
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import torch
 from safetensors import safe_open
-from safetensors.torch import save_file
+from safetensors.torch import save
 
 from gantk.atomic import atomic_path
 from gantk.errors import StoreError, disk_error
@@ -96,9 +96,11 @@ def save_checkpoint(path: Path, generator: torch.nn.Module, discriminator: torch
         tensors[f"rng.{name}"] = value.detach().contiguous().cpu()
     header = {"format": FORMAT, "state": state, "optimizers": optim_meta,
               "digest": tensor_digest(tensors)}
+    # serialized here and written by Python, so a full disk is an OSError with its errno
+    blob = save(tensors, metadata={"gantk": json.dumps(header)})
     try:
         with atomic_path(path) as tmp:
-            save_file(tensors, str(tmp), metadata={"gantk": json.dumps(header)})
+            tmp.write_bytes(blob)
     except OSError as exc:
         raise disk_error(exc, path, "the checkpoint") from None
     return path
