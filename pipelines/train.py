@@ -7,6 +7,7 @@ the same asset can launch `torchrun` through `launcher`, or move to a cluster Pi
 Trainings share the `gpu` concurrency pool so that two never fight over one GPU.
 """
 
+import os
 import shlex
 import sys
 from pathlib import Path
@@ -43,6 +44,8 @@ ASSET = "trained_model"
 KEY = AssetKey(ASSET)
 DATASET, ARCHITECTURE = "dataset", "architecture"
 FALLBACK_PRESET = "dcgan"
+ALLOWED_LAUNCHERS_ENV = "GANTK_ALLOWED_LAUNCHERS"
+DEFAULT_LAUNCHERS = ("torchrun",)
 
 
 def train_partitions(registry: Registry) -> MultiPartitionsDefinition:
@@ -87,9 +90,23 @@ def train_request(config: TrainConfig, preset: str, architecture: str, store: Pa
                       [f"architecture={architecture}", *config.overrides])
 
 
+def allowed_launchers() -> set[str]:
+    """Programs the run config's `launcher` may name: anyone who can launch a run in the
+    UI could otherwise run any command on this machine. `GANTK_ALLOWED_LAUNCHERS` (comma-
+    separated, matched exactly) is set where Dagster runs, not in the UI."""
+    configured = os.environ.get(ALLOWED_LAUNCHERS_ENV, "")
+    names = {n.strip() for n in configured.split(",") if n.strip()}
+    return (names or set(DEFAULT_LAUNCHERS)) | {sys.executable}
+
+
 def train_command(config: TrainConfig, request: RunRequest) -> list[str]:
     """The Pipes process: `gantk.pipelines.train_process` with the request, behind the
-    launcher (this Python, or e.g. torchrun)."""
+    launcher (this Python, or e.g. torchrun), which must be an allowed one."""
+    if config.launcher and config.launcher[0] not in allowed_launchers():
+        allowed = ", ".join(sorted(allowed_launchers()))
+        raise Failure(f"{ASSET}: launcher {config.launcher[0]!r} is not allowed (allowed: "
+                      f"{allowed}); an administrator can add it to {ALLOWED_LAUNCHERS_ENV} "
+                      "in the environment Dagster runs in")
     return [*(config.launcher or [sys.executable]), "-m", "gantk.pipelines.train_process",
             request.to_json()]
 
