@@ -4,6 +4,7 @@ small tmpfs where this user may mount one, else RLIMIT_FSIZE)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import resource
@@ -91,6 +92,7 @@ def test_lock_names_holder_and_is_taken_over_after_kill(tmp_path):
         pass
 
 
+@pytest.mark.slow  # three `gantk run` processes (~10 s of torch imports on 2 busy cores)
 def test_run_refuses_second_writer_resumes_after_kill_and_stops_on_sigterm(tmp_path):
     """kill -9 before the first checkpoint, then --resume starts over from step 0;
     SIGTERM stops after the current step with a checkpoint, like Ctrl-C."""
@@ -203,11 +205,28 @@ def _trained(tmp_path: Path) -> Path:
     return run
 
 
-def test_checkpoint_over_the_file_size_limit_is_one_line(tmp_path):
+@contextlib.contextmanager
+def file_size_limit(limit: int):
+    """RLIMIT_FSIZE in this process (SIGXFSZ ignored, as `gantk` does: writes past the
+    limit fail with EFBIG); the soft limit goes back afterwards."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    previous = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+        signal.signal(signal.SIGXFSZ, previous)
+
+
+def test_checkpoint_over_the_file_size_limit_keeps_the_last_one(tmp_path):
     run = _trained(tmp_path)
-    size = latest_checkpoint(run).stat().st_size
-    proc = _cli("run", "dcgan", "--resume", "--out", run, "--steps", "6", limit=size // 2)
-    _one_line_error(proc, 3, "writing the checkpoint", "file size limit")
+    config = make_config(json.loads((run / "config.json").read_text()), {"steps": 6})
+    trainer = Trainer(config, run, resume=True, log=lambda _: None)
+    with file_size_limit(latest_checkpoint(run).stat().st_size // 2), \
+            pytest.raises(DiskFullError, match="checkpoint .* the file size limit"):
+        trainer.fit()
+    assert DiskFullError.exit_code == 3  # a run that failed
     assert [p.name for p in list_checkpoints(run)] == ["step-00000003.safetensors"]
     assert read_checkpoint(latest_checkpoint(run))[0]["state"]["step"] == 3
     assert not list((run / "checkpoints").glob(".*.tmp"))
