@@ -143,3 +143,15 @@ def test_resume_without_checkpoint_starts_from_step_zero(run_copy):
     assert [r["step"] for r in read_metrics(run_copy / "metrics.jsonl")] == [2, 3]
     assert read_checkpoint(latest_checkpoint(run_copy))[0]["state"]["step"] == 3
 
+
+
+def test_viz_out_that_is_a_file_and_huge_n_are_one_line(run_copy, tmp_path):
+    from gantk.evaluation.runner import run_eval
+
+    target = tmp_path / "existing.png"
+    target.write_bytes(b"keep me")
+    with pytest.raises(ConfigError, match="--out .*existing.png is a file"):
+        run_eval("samples", run_copy, out_dir=target, device="cpu")
+    assert target.read_bytes() == b"keep me"
+    with pytest.raises(ConfigError, match="n=100000000, scale=2 is too large"):
+        run_eval("samples", run_copy, options={"n": 100_000_000}, device="cpu")
