@@ -22,6 +22,10 @@ from pathlib import Path
 from gantk.errors import GantkError
 
 LOCK_NAME = ".gantk.lock"
+# Locks this process holds: resolved directory -> [fd, depth, pid]. Re-entrant within a
+# process (ingest checks DEST under the lock its writer then takes again); a forked child
+# does not inherit the right to re-enter.
+_HELD: dict[str, list[int]] = {}
 
 
 class LockedError(GantkError):
@@ -42,6 +46,12 @@ class DirLock:
             raise GantkError(f"{self.path} is a file, not a directory; choose a new or "
                              f"existing directory for the {self.what}")
         self.path.mkdir(parents=True, exist_ok=True)
+        self._key = str(self.path.resolve())
+        held = _HELD.get(self._key)
+        if held is not None and held[2] == os.getpid():
+            held[1] += 1
+            self._fd = held[0]
+            return self
         fd = os.open(self.file, os.O_RDWR | os.O_CREAT, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -56,14 +66,22 @@ class DirLock:
         os.ftruncate(fd, 0)
         os.pwrite(fd, json.dumps(holder).encode(), 0)
         self._fd = fd
+        _HELD[self._key] = [fd, 1, os.getpid()]
         return self
 
     def release(self) -> None:
-        if self._fd is not None:
+        if self._fd is None:
+            return
+        held = _HELD.get(self._key)
+        self._fd = None
+        if held is None or held[2] != os.getpid():
+            return
+        held[1] -= 1
+        if held[1] == 0:
+            del _HELD[self._key]
             with contextlib.suppress(OSError):
-                os.ftruncate(self._fd, 0)
-            os.close(self._fd)  # closing drops the flock
-            self._fd = None
+                os.ftruncate(held[0], 0)
+            os.close(held[0])  # closing drops the flock
 
     def __enter__(self) -> DirLock:
         return self.acquire()

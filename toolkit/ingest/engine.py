@@ -29,6 +29,7 @@ from gantk.contract.specs import DatasetSpec, Record, Skipped
 from gantk.errors import GantkError, disk_error
 from gantk.ingest.decode import BadImage, Crops, Transform, prepare_crops
 from gantk.ingest.parallel import ordered_map, usable_cpus
+from gantk.locks import DirLock
 from gantk.store import ImageStoreWriter, close_readers, is_store, read_metadata, verify_store
 
 REPORT_NAME = "ingest-report.json"
@@ -183,6 +184,16 @@ def ingest(source: str, src: str | os.PathLike[str] | None, dest: str | os.PathL
     if limit is not None and limit < 0:
         raise GantkError(f"--limit must be 0 or more, got {limit}")
     dest = Path(dest)
+    # held from the check to the end: another ingest cannot slip in between and be replaced
+    with DirLock(dest, "ImageStore"):
+        return _ingest_locked(spec, source, src, dest, resolution, limit, overwrite, options,
+                              encoding, progress, workers, started)
+
+
+def _ingest_locked(spec: DatasetSpec, source: str, src: Path, dest: Path, resolution: int,
+                   limit: int | None, overwrite: bool, options: dict[str, Any], encoding: str,
+                   progress: Callable[[int, int | None], None] | None, workers: int | None,
+                   started: float) -> IngestSummary:
     overwrite = _check_same_input(dest, src, options, overwrite)
     total = spec.length(src, options) if spec.length else None
     if limit is not None:
