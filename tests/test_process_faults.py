@@ -20,10 +20,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from gantk.errors import DiskFullError
+from gantk.errors import DiskFullError, StoreError
 from gantk.ingest.engine import ingest
 from gantk.locks import DirLock, LockedError
-from gantk.store import ImageStoreWriter, read_metadata, verify_store
+from gantk.store import ImageStoreWriter, close_readers, read_metadata, verify_store
 from gantk.training.checkpoint import latest_checkpoint, list_checkpoints, read_checkpoint
 from gantk.training.config import make_config
 from gantk.training.trainer import Trainer
@@ -150,6 +150,39 @@ def test_second_ingest_into_one_dest_is_refused(tmp_path):
         writer.kill()
     assert out.strip() == "5" and read_metadata(dest)["count"] == 5
     assert verify_store(dest)["count"] == 5
+
+
+def _store_started(dest: Path) -> bool:
+    try:
+        return read_metadata(dest)["count"] >= 0
+    except (StoreError, FileNotFoundError):
+        return False
+
+
+def test_sigterm_stops_an_ingest_like_ctrl_c(tmp_path):
+    """docker stop during `gantk ingest`: what was read is kept, the same command resumes."""
+    src, dest = tmp_path / "src", tmp_path / "dest"
+    src.mkdir()
+    # large PNGs (~0.2 s each to decode), hard links of one file: slow to ingest, cheap to make
+    Image.new("RGB", (4000, 4000), (90, 120, 200)).save(src / "00.png", compress_level=1)
+    for i in range(1, 12):
+        os.link(src / "00.png", src / f"{i:02d}.png")
+    command = [*GANTK, "ingest", "folder", src, dest, "--resolution", "8", "--workers", "1"]
+    proc = subprocess.Popen(command, env=ENV, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        _wait_for(lambda: _store_started(dest), "the store", proc)
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, out + err
+    assert "interrupted; what was ingested is kept" in err and "Traceback" not in err
+    assert verify_store(dest)["count"] < 12  # stopped early, and what is there is whole
+    close_readers()
+    again = subprocess.run(command, env=ENV, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr
+    assert verify_store(dest)["count"] == 12
 
 
 def _image_folder(path: Path, count: int) -> Path:

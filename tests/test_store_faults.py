@@ -111,3 +111,27 @@ def test_dest_that_is_a_file_and_folder_that_is_not_a_store(tmp_path):
     with pytest.raises(StoreError, match=f"gantk ingest SOURCE SRC {folder}`"):
         read_metadata(folder)
 
+
+
+def test_store_killed_while_created_is_started_afresh(tmp_path):
+    """A writer killed between creating data.mdb and its first commit leaves an LMDB with
+    some of our named databases and no metadata: the next ingest starts it afresh."""
+    import lmdb
+
+    src = tmp_path / "src"
+    src.mkdir()
+    Image.new("RGB", (8, 8), "red").save(src / "a.png")
+    dest = tmp_path / "dest"
+    with lmdb.open(str(dest), max_dbs=8) as env:
+        env.open_db(b"images")
+    with pytest.raises(StoreError, match="creation was interrupted"):
+        read_metadata(dest)
+    assert ingest("folder", src, dest, resolution=8).count == 1
+    assert verify_store(dest)["count"] == 1
+    foreign = tmp_path / "foreign"  # someone's own LMDB (LSUN's, say) is never replaced
+    with lmdb.open(str(foreign)) as env, env.begin(write=True) as txn:
+        txn.put(b"0001", b"their data")
+    with pytest.raises(StoreError, match="is an LMDB but not an ImageStore"):
+        ingest("folder", src, foreign, resolution=8)
+    with lmdb.open(str(foreign), readonly=True) as env, env.begin() as txn:
+        assert txn.get(b"0001") == b"their data"

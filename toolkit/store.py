@@ -139,18 +139,34 @@ def verify_store(path: str | os.PathLike[str]) -> dict[str, Any]:
     return {"count": count, "labeled": labels_seen, "fingerprint": meta["fingerprint"]}
 
 
+class UnfinishedStoreError(StoreError):
+    """An LMDB that a writer was creating when it was killed: only our named databases,
+    no metadata yet, so no images. A writer may start it afresh."""
+
+
 def _read_meta(env: lmdb.Environment) -> dict[str, Any]:
     try:
         meta_db = env.open_db(b"meta", create=False)
     except lmdb.Error:
-        raise StoreError(f"{env.path()} is an LMDB but not an ImageStore (no metadata); "
-                         "create one with `gantk ingest`") from None
-    with env.begin(db=meta_db) as txn:
-        raw = txn.get(META_KEY)
-    if raw is None:
-        raise StoreError(f"{env.path()} has no ImageStore metadata; re-create it with "
-                         "`gantk ingest`")
-    return json.loads(raw)
+        meta_db = None
+    raw = None
+    if meta_db is not None:
+        with env.begin(db=meta_db) as txn:
+            raw = txn.get(META_KEY)
+    if raw is not None:
+        return json.loads(raw)
+    if _only_our_databases(env):
+        raise UnfinishedStoreError(f"{env.path()} is an ImageStore whose creation was "
+                                   "interrupted (no images yet); run the ingest again")
+    raise StoreError(f"{env.path()} is an LMDB but not an ImageStore (no metadata); "
+                     "create one with `gantk ingest`")
+
+
+def _only_our_databases(env: lmdb.Environment) -> bool:
+    """Whether the main database holds nothing but (some of) our named databases: never
+    true of a foreign LMDB (LSUN's, say), which must not be replaced unasked."""
+    with env.begin() as txn:
+        return all(bytes(key) in DBS for key, _ in txn.cursor())
 
 
 # py-lmdb allows one open environment per path and process: share read-only handles.
@@ -357,7 +373,11 @@ class ImageStoreWriter:
     def _prepare_path(self, wanted: dict[str, Any], overwrite: bool) -> None:
         """Called with the lock held (so the lock file exists inside the folder)."""
         if is_store(self.path):
-            existing = read_metadata(self.path)
+            try:
+                existing = read_metadata(self.path)
+            except UnfinishedStoreError:  # a writer killed while creating it
+                _empty_folder(self.path)
+                return
             differs = {k: (existing.get(k), v) for k, v in wanted.items() if existing.get(k) != v}
             if not differs:
                 if overwrite:

@@ -30,7 +30,14 @@ from gantk.errors import GantkError, disk_error
 from gantk.ingest.decode import BadImage, Crops, Transform, prepare_crops
 from gantk.ingest.parallel import ordered_map, usable_cpus
 from gantk.locks import DirLock
-from gantk.store import ImageStoreWriter, close_readers, is_store, read_metadata, verify_store
+from gantk.store import (
+    ImageStoreWriter,
+    UnfinishedStoreError,
+    close_readers,
+    is_store,
+    read_metadata,
+    verify_store,
+)
 
 REPORT_NAME = "ingest-report.json"
 CHUNK = 32  # records per worker task: large enough to amortize the inter-process hop
@@ -134,7 +141,10 @@ def _check_same_input(dest: Path, src: Path, options: dict[str, Any], overwrite:
     whether to replace DEST (asked for, or an empty store a failed start left behind)."""
     if overwrite or not is_store(dest):
         return overwrite
-    meta = read_metadata(dest)
+    try:
+        meta = read_metadata(dest)
+    except UnfinishedStoreError:  # killed while being created: nothing in it yet
+        return True
     if meta.get("count") == 0:
         return True
     for name, ours in (("src", str(src.resolve())), ("options", options)):
