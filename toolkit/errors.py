@@ -41,7 +41,8 @@ class DiskFullError(GantkError):
 _DISK_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
 
 
-def disk_error(exc: OSError, path: str | os.PathLike[str], what: str) -> OSError | GantkError:
+def disk_error(exc: OSError, path: str | os.PathLike[str], what: str,
+               then: str = "run the same command again") -> OSError | GantkError:
     """`exc` as a one-line DiskFullError when it says the disk (or the file size limit) is
     full; any other OSError is handed back unchanged, for the caller to re-raise."""
     if exc.errno not in _DISK_FULL:
@@ -50,7 +51,7 @@ def disk_error(exc: OSError, path: str | os.PathLike[str], what: str) -> OSError
     reason = ("the file size limit (ulimit -f) was reached" if exc.errno == errno.EFBIG
               else f"no space left on device {where}")
     return DiskFullError(f"writing {what} to {path} failed: {reason}; free some space, then "
-                         "run the same command again (what was written before is intact)")
+                         f"{then} (what was written before is intact)")
 
 
 def mount_point(path: Path) -> Path:

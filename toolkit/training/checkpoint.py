@@ -102,7 +102,8 @@ def save_checkpoint(path: Path, generator: torch.nn.Module, discriminator: torch
         with atomic_path(path) as tmp:
             tmp.write_bytes(blob)
     except OSError as exc:
-        raise disk_error(exc, path, "the checkpoint") from None
+        raise disk_error(exc, path, "the checkpoint", "continue with `gantk run PRESET "
+                         f"--resume --out {path.parent.parent}`") from None
     return path
 
 
