@@ -22,6 +22,7 @@ from pathlib import Path
 from gantk.errors import GantkError
 
 LOCK_NAME = ".gantk.lock"
+_NO_FLOCK = {errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOSYS}
 # Locks this process holds: resolved directory -> [fd, depth, pid]. Re-entrant within a
 # process (ingest checks DEST under the lock its writer then takes again); a forked child
 # does not inherit the right to re-enter.
@@ -56,12 +57,16 @@ class DirLock:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as exc:
-            os.close(fd)
-            if exc.errno not in (errno.EWOULDBLOCK, errno.EACCES):
+            if exc.errno in _NO_FLOCK:
+                pass  # a filesystem without flock (some network mounts): go on unguarded
+            elif exc.errno not in (errno.EWOULDBLOCK, errno.EACCES):
+                os.close(fd)
                 raise
-            raise LockedError(f"{self.path} is in use by another {self.what} writer "
-                              f"({holder_text(self.file)}); wait for it to finish or stop "
-                              "it, then run the command again") from None
+            else:
+                os.close(fd)
+                raise LockedError(f"{self.path} is in use by another {self.what} writer "
+                                  f"({holder_text(self.file)}); wait for it to finish or "
+                                  "stop it, then run the command again") from None
         holder = {"pid": os.getpid(), "host": socket.gethostname(), "since": time.time()}
         os.ftruncate(fd, 0)
         os.pwrite(fd, json.dumps(holder).encode(), 0)
