@@ -135,7 +135,7 @@ def train_request(config: TrainConfig, steps: int | None, preset: str, architect
 
 def train_command(config: TrainConfig, request: RunRequest) -> list[str]:
     """The Pipes process: `gantk.pipelines.train_process` with the request, behind the
-    launcher (this Python, or e.g. torchrun)."""
+    launcher (this Python, or e.g. torchrun; `refusal` checks it is an allowed one)."""
     return [*(config.launcher or [sys.executable]), "-m", "gantk.pipelines.train_process",
             request.to_json()]
 

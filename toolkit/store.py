@@ -11,10 +11,12 @@ Keys are dense, zero-padded indices, so record i lives at key b"%010d" % i.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import io
 import json
 import os
+import resource
 import shutil
 import struct
 from pathlib import Path
@@ -23,7 +25,8 @@ from typing import Any
 import lmdb
 import numpy as np
 
-from gantk.errors import StoreError
+from gantk.errors import GantkError, StoreError, disk_error
+from gantk.locks import LOCK_NAME, DirLock
 
 DBS = (b"images", b"labels", b"sources", b"by_source", b"meta")
 META_KEY = b"metadata"
@@ -32,6 +35,7 @@ ENCODINGS = ("raw", "png")
 _MAX_DBS = 8
 _INITIAL_MAP = 64 << 20
 _FINGERPRINT_MOD = 1 << 128
+_MAGIC = 0xBEEFC0DE  # LMDB's meta page magic
 
 
 def key_of(index: int) -> bytes:
@@ -62,10 +66,11 @@ def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
                          "or point --data at an existing store")
     if not is_store(path):
         raise StoreError(f"{path} is not an ImageStore (no data.mdb inside); "
-                         "create one with `gantk ingest SOURCE SRC {path}`")
+                         f"create one with `gantk ingest SOURCE SRC {path}`")
     cached = _ENVS.get(str(path.resolve()))
     if cached is not None:
         return _read_meta(cached)
+    check_data_file(path)
     try:
         with lmdb.open(str(path), readonly=True, lock=False, readahead=False,
                        max_dbs=_MAX_DBS) as env:
@@ -75,18 +80,93 @@ def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
                          "with `gantk ingest`") from None
 
 
+def check_data_file(path: Path) -> None:
+    """Refuse a truncated data.mdb before LMDB maps it: reading a mapped page past the end
+    of the file kills the process with SIGBUS, no message. The two LMDB meta pages at the
+    start say where the last committed page ends (LMDB 0.9 layout, 64-bit)."""
+    data = path / "data.mdb"
+    try:
+        with open(data, "rb") as fh:
+            head = fh.read(2 * 4096)
+            size = os.fstat(fh.fileno()).st_size
+    except OSError as exc:
+        raise StoreError(f"{data} cannot be read ({exc.strerror}); check its permissions") from None
+    metas = []
+    for offset in (0, 4096):
+        if len(head) >= offset + 152 and struct.unpack_from("<I", head, offset + 16)[0] == _MAGIC:
+            page_size = struct.unpack_from("<I", head, offset + 40)[0]
+            last_page, txn = struct.unpack_from("<QQ", head, offset + 136)
+            metas.append((txn, (last_page + 1) * page_size))
+    if not metas:
+        raise StoreError(f"{data} is not an LMDB file (damaged or truncated to {size} bytes); "
+                         f"re-create the store with `gantk ingest … {path} --overwrite`")
+    needed = max(metas)[1]
+    if size < needed:
+        raise StoreError(f"{data} is truncated ({size} bytes, its last page ends at {needed}); "
+                         f"restore it from a copy or re-create it with `gantk ingest … {path} "
+                         "--overwrite`")
+
+
+def verify_store(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Re-read every record and check it against the metadata's count and fingerprint
+    (a blake2b sum over key, pixels and label); a mismatch is a StoreError naming it."""
+    path = Path(path)
+    meta = read_metadata(path)
+    total, count, labels_seen = 0, 0, 0
+    try:
+        images_db, labels_db = _reader_db(path, b"images"), _reader_db(path, b"labels")
+        with _reader_env(path).begin(buffers=True) as txn:
+            for key, payload in txn.cursor(db=images_db):
+                key = bytes(key)
+                raw = txn.get(key, db=labels_db)
+                label = None if raw is None else struct.unpack("<i", bytes(raw))[0]
+                labels_seen += raw is not None
+                if key != key_of(count):
+                    raise StoreError(f"{path} is damaged: record {count} has key {key!r}; "
+                                     "re-create it with `gantk ingest … --overwrite`")
+                total = (total + _record_hash(key, bytes(payload), label)) % _FINGERPRINT_MOD
+                count += 1
+    except lmdb.Error as exc:
+        raise StoreError(f"{path} is damaged ({exc}); re-create it with "
+                         "`gantk ingest … --overwrite`") from None
+    if count != meta["count"]:
+        raise StoreError(f"{path} is damaged: it holds {count} images but its metadata says "
+                         f"{meta['count']}; re-run the ingest to repair it")
+    if f"{total:032x}" != meta["fingerprint"]:
+        raise StoreError(f"{path} is damaged: the images do not match the fingerprint "
+                         f"{meta['fingerprint']} recorded at ingest (bytes changed on disk); "
+                         "re-create it with `gantk ingest … --overwrite` or restore a copy")
+    return {"count": count, "labeled": labels_seen, "fingerprint": meta["fingerprint"]}
+
+
+class UnfinishedStoreError(StoreError):
+    """An LMDB that a writer was creating when it was killed: only our named databases,
+    no metadata yet, so no images. A writer may start it afresh."""
+
+
 def _read_meta(env: lmdb.Environment) -> dict[str, Any]:
     try:
         meta_db = env.open_db(b"meta", create=False)
     except lmdb.Error:
-        raise StoreError(f"{env.path()} is an LMDB but not an ImageStore (no metadata); "
-                         "create one with `gantk ingest`") from None
-    with env.begin(db=meta_db) as txn:
-        raw = txn.get(META_KEY)
-    if raw is None:
-        raise StoreError(f"{env.path()} has no ImageStore metadata; re-create it with "
-                         "`gantk ingest`")
-    return json.loads(raw)
+        meta_db = None
+    raw = None
+    if meta_db is not None:
+        with env.begin(db=meta_db) as txn:
+            raw = txn.get(META_KEY)
+    if raw is not None:
+        return json.loads(raw)
+    if _only_our_databases(env):
+        raise UnfinishedStoreError(f"{env.path()} is an ImageStore whose creation was "
+                                   "interrupted (no images yet); run the ingest again")
+    raise StoreError(f"{env.path()} is an LMDB but not an ImageStore (no metadata); "
+                     "create one with `gantk ingest`")
+
+
+def _only_our_databases(env: lmdb.Environment) -> bool:
+    """Whether the main database holds nothing but (some of) our named databases: never
+    true of a foreign LMDB (LSUN's, say), which must not be replaced unasked."""
+    with env.begin() as txn:
+        return all(bytes(key) in DBS for key, _ in txn.cursor())
 
 
 # py-lmdb allows one open environment per path and process: share read-only handles.
@@ -99,6 +179,7 @@ def _reader_env(path: Path) -> lmdb.Environment:
     env = _ENVS.get(resolved)
     if env is not None and _ENV_PID.get(resolved) == os.getpid():
         return env
+    check_data_file(path)
     env = lmdb.open(resolved, readonly=True, lock=False, readahead=False, max_dbs=_MAX_DBS)
     _ENVS[resolved] = env
     _ENV_PID[resolved] = os.getpid()
@@ -214,6 +295,32 @@ class ImageStore:
         return out
 
 
+def _write_failure(path: Path, exc: lmdb.Error, wanted: int) -> GantkError:
+    """LMDB reports a full disk (and the file size limit) as "Input/output error": look at
+    the free space and the limit to say which it was."""
+    data = path / "data.mdb"
+    size = data.stat().st_size if data.exists() else 0
+    soft, _ = resource.getrlimit(resource.RLIMIT_FSIZE)
+    if soft != resource.RLIM_INFINITY and size + wanted + (1 << 20) >= soft:
+        return disk_error(OSError(errno.EFBIG, "File too large"), data, "the ImageStore")
+    if shutil.disk_usage(path).free < wanted + (4 << 20):
+        return disk_error(OSError(errno.ENOSPC, "No space left on device"), data,
+                          "the ImageStore")
+    return StoreError(f"writing {path} failed ({exc}); check the disk, then run the same "
+                      "command again (what was committed before is intact)")
+
+
+def _empty_folder(path: Path) -> None:
+    """Remove everything in `path` but its lock file (which the caller holds)."""
+    for child in path.iterdir():
+        if child.name == LOCK_NAME:
+            continue
+        if child.is_dir() and not child.is_symlink():
+            shutil.rmtree(child)
+        else:
+            child.unlink()
+
+
 class ImageStoreWriter:
     """Write side: batched transactions, map size doubled on MapFullError, resumable.
 
@@ -234,9 +341,19 @@ class ImageStoreWriter:
         self.batch_size = batch_size
         wanted = {"resolution": resolution, "channels": channels, "encoding": encoding,
                   "source": source}
+        # a second writer (another ingest into the same DEST) is refused, not interleaved
+        self._lock = DirLock(self.path, "ImageStore").acquire()
+        try:
+            self._open(wanted, overwrite, extra)
+        except BaseException:
+            self._lock.release()
+            raise
+        self.resolution, self.channels, self.encoding = resolution, channels, encoding
+
+    def _open(self, wanted: dict[str, Any], overwrite: bool,
+              extra: dict[str, Any] | None) -> None:
         self._prepare_path(wanted, overwrite)
         close_readers(self.path)
-        self.path.mkdir(parents=True, exist_ok=True)
         self.env = lmdb.open(str(self.path), map_size=_INITIAL_MAP, max_dbs=_MAX_DBS,
                              readahead=False, meminit=False)
         self.dbs = {name: self.env.open_db(name) for name in DBS}
@@ -252,28 +369,30 @@ class ImageStoreWriter:
             self._commit([])
         self._pending: list[tuple[bytes, bytes, int | None, str | None]] = []
         self._pending_sources: set[str] = set()
-        self.resolution, self.channels, self.encoding = resolution, channels, encoding
 
     def _prepare_path(self, wanted: dict[str, Any], overwrite: bool) -> None:
-        if not self.path.exists():
-            return
+        """Called with the lock held (so the lock file exists inside the folder)."""
         if is_store(self.path):
-            existing = read_metadata(self.path)
+            try:
+                existing = read_metadata(self.path)
+            except UnfinishedStoreError:  # a writer killed while creating it
+                _empty_folder(self.path)
+                return
             differs = {k: (existing.get(k), v) for k, v in wanted.items() if existing.get(k) != v}
             if not differs:
                 if overwrite:
-                    shutil.rmtree(self.path)
+                    _empty_folder(self.path)
                 return
             if not overwrite:
                 what = ", ".join(f"{k} {a!r} != {b!r}" for k, (a, b) in differs.items())
                 raise StoreError(f"{self.path} already holds a different ImageStore ({what}); "
                                  "pass --overwrite to replace it or choose another DEST")
-            shutil.rmtree(self.path)
-        elif any(self.path.iterdir()):
+            _empty_folder(self.path)
+        elif any(p.name != LOCK_NAME for p in self.path.iterdir()):
             if not overwrite:
                 raise StoreError(f"{self.path} exists and is not an ImageStore; choose an empty "
                                  "or new DEST, or pass --overwrite to replace its contents")
-            shutil.rmtree(self.path)
+            _empty_folder(self.path)
 
     @property
     def count(self) -> int:
@@ -343,19 +462,30 @@ class ImageStoreWriter:
                 break
             except lmdb.MapFullError:
                 self.env.set_mapsize(self.env.info()["map_size"] * 2)
+            except lmdb.Error as exc:
+                raise _write_failure(self.path, exc, sum(len(p) for _, p, _, _ in items)) from exc
         self.meta = meta
 
     def close(self, **final_meta: Any) -> dict[str, Any]:
         """Flush, mark the store complete (plus any extra metadata) and close it."""
-        self._commit(self._pending, {"complete": True, **final_meta})
-        self._pending = []
-        self.env.close()
+        try:
+            self._commit(self._pending, {"complete": True, **final_meta})
+            self._pending = []
+        finally:
+            self.env.close()
+            self._lock.release()
         return self.meta
 
     def abort(self) -> None:
-        """Commit what is queued and close without marking the store complete."""
-        self.flush()
-        self.env.close()
+        """Commit what is queued (if the disk lets us) and close without marking the store
+        complete: what was committed before stays readable and the ingest resumes."""
+        try:
+            self.flush()
+        except (GantkError, lmdb.Error, OSError):
+            pass  # the error that brought us here is the one to report
+        finally:
+            self.env.close()
+            self._lock.release()
 
     def __enter__(self) -> ImageStoreWriter:
         return self

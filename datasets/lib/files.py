@@ -26,8 +26,17 @@ def is_image_name(name: str) -> bool:
 
 
 def source_key(relative: str) -> str:
-    """A relative path as a key that is valid UTF-8 even for undecodable file names."""
-    return relative.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    """A relative path as a key that is valid UTF-8 even for undecodable file names, and
+    unique: a name that is not plain UTF-8 without backslashes has its backslashes doubled
+    before undecodable bytes become `\\xNN`, so `a\\xff.png` (a literal backslash) and the
+    byte 0xFF never share a key. Plain names (nearly all) are their own key."""
+    raw = relative.encode("utf-8", "surrogateescape")
+    if b"\\" not in raw:
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            pass
+    return raw.replace(b"\\", b"\\\\").decode("utf-8", "backslashreplace")
 
 
 def image_files(root: Path) -> list[str]:

@@ -58,8 +58,20 @@ def _register_plugin_commands() -> None:
     add_plugin_commands(app, get_registry())
 
 
+def _install_signal_handlers() -> None:
+    """SIGTERM (docker stop, Slurm, systemd) stops a command as Ctrl-C does, so it can
+    finish cleanly (a training writes its checkpoint); SIGXFSZ is ignored, so a write over
+    the file size limit fails with EFBIG, which the command reports in one line, instead
+    of killing the process without a word."""
+    import signal
+
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: one clear line and exit code 2 for user errors (`--debug` for more)."""
+    _install_signal_handlers()
     _register_core_commands()
     _register_plugin_commands()
     try:

@@ -78,6 +78,9 @@ def run_eval(name: str, run_dir: str | os.PathLike[str] | None,
             raise ConfigError(f"{spec.name!r}: pass --out DIR (there is no run to write into)")
         out_dir = eval_dir(run_path, name)
     out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--out {out} is a file; pass a directory (the {spec.kind} writes "
+                          "result.json and its figures into it)")
     out.mkdir(parents=True, exist_ok=True)
     if device == "auto":
         from gantk.training.device import resolve_device

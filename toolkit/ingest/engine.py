@@ -26,10 +26,18 @@ import numpy as np
 
 from gantk.atomic import write_text_atomic
 from gantk.contract.specs import DatasetSpec, Record, Skipped
-from gantk.errors import GantkError
+from gantk.errors import GantkError, disk_error
 from gantk.ingest.decode import BadImage, Crops, Transform, prepare_crops
 from gantk.ingest.parallel import ordered_map, usable_cpus
-from gantk.store import ImageStoreWriter, is_store, read_metadata
+from gantk.locks import DirLock
+from gantk.store import (
+    ImageStoreWriter,
+    UnfinishedStoreError,
+    close_readers,
+    is_store,
+    read_metadata,
+    verify_store,
+)
 
 REPORT_NAME = "ingest-report.json"
 CHUNK = 32  # records per worker task: large enough to amortize the inter-process hop
@@ -50,6 +58,7 @@ class IngestSummary:
     inputs: int = 0
     workers: int = 1
     seconds: float = 0.0
+    verified: str = ""  # the fingerprint every stored record was checked against
 
     def line(self) -> str:
         return (f"{self.ingested} ingested, {len(self.skipped)} skipped, "
@@ -132,7 +141,10 @@ def _check_same_input(dest: Path, src: Path, options: dict[str, Any], overwrite:
     whether to replace DEST (asked for, or an empty store a failed start left behind)."""
     if overwrite or not is_store(dest):
         return overwrite
-    meta = read_metadata(dest)
+    try:
+        meta = read_metadata(dest)
+    except UnfinishedStoreError:  # killed while being created: nothing in it yet
+        return True
     if meta.get("count") == 0:
         return True
     for name, ours in (("src", str(src.resolve())), ("options", options)):
@@ -184,6 +196,16 @@ def ingest(source: str, src: str | os.PathLike[str] | None, dest: str | os.PathL
     if limit is not None and limit < 0:
         raise GantkError(f"--limit must be 0 or more, got {limit}")
     dest = Path(dest)
+    # held from the check to the end: another ingest cannot slip in between and be replaced
+    with DirLock(dest, "ImageStore"):
+        return _ingest_locked(spec, source, src, dest, resolution, limit, overwrite, options,
+                              encoding, progress, workers, started)
+
+
+def _ingest_locked(spec: DatasetSpec, source: str, src: Path, dest: Path, resolution: int,
+                   limit: int | None, overwrite: bool, options: dict[str, Any], encoding: str,
+                   progress: Callable[[int, int | None], None] | None, workers: int | None,
+                   started: float) -> IngestSummary:
     overwrite = _check_same_input(dest, src, options, overwrite)
     total = spec.length(src, options) if spec.length else None
     if limit is not None:
@@ -205,9 +227,19 @@ def ingest(source: str, src: str | os.PathLike[str] | None, dest: str | os.PathL
                                preload=("gantk.ingest.engine",))
         _write(outcomes, writer, summary, lambda done: progress and progress(done, total))
         summary.count = writer.count
+    # read every record back against the fingerprint: what training will see is what we wrote
+    summary.verified = verify_store(dest)["fingerprint"]
+    close_readers(dest)
     summary.seconds = round(time.perf_counter() - started, 3)
-    write_text_atomic(dest / REPORT_NAME, json.dumps(asdict(summary), indent=1,
-                                                     ensure_ascii=False))
+    try:
+        write_text_atomic(dest / REPORT_NAME, json.dumps(asdict(summary), indent=1,
+                                                         ensure_ascii=False))
+    except OSError as exc:
+        raise disk_error(exc, dest / REPORT_NAME, "the ingest report") from None
+    if summary.inputs == 0 and limit != 0:
+        raise GantkError(f"{src} holds no inputs that the {source!r} source reads (0 images "
+                         f"ingested into {dest}); check SRC (e.g. the images' folder) and "
+                         "the source's options")
     return summary
 
 

@@ -4,6 +4,7 @@ its JSON header. Written atomically; loading never unpickles anything."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -12,10 +13,10 @@ from typing import Any
 
 import torch
 from safetensors import safe_open
-from safetensors.torch import save_file
+from safetensors.torch import save
 
 from gantk.atomic import atomic_path
-from gantk.errors import StoreError
+from gantk.errors import StoreError, disk_error
 
 FORMAT = "gantk-checkpoint/1"
 _NAME = re.compile(r"step-(\d+)\.safetensors$")
@@ -93,10 +94,28 @@ def save_checkpoint(path: Path, generator: torch.nn.Module, discriminator: torch
                   for name, opt in optimizers.items()}
     for name, value in rng.items():
         tensors[f"rng.{name}"] = value.detach().contiguous().cpu()
-    header = {"format": FORMAT, "state": state, "optimizers": optim_meta}
-    with atomic_path(path) as tmp:
-        save_file(tensors, str(tmp), metadata={"gantk": json.dumps(header)})
+    header = {"format": FORMAT, "state": state, "optimizers": optim_meta,
+              "digest": tensor_digest(tensors)}
+    # serialized here and written by Python, so a full disk is an OSError with its errno
+    blob = save(tensors, metadata={"gantk": json.dumps(header)})
+    try:
+        with atomic_path(path) as tmp:
+            tmp.write_bytes(blob)
+    except OSError as exc:
+        raise disk_error(exc, path, "the checkpoint", "continue with `gantk run PRESET "
+                         f"--resume --out {path.parent.parent}`") from None
     return path
+
+
+def tensor_digest(tensors: dict[str, torch.Tensor]) -> str:
+    """blake2b over names, dtypes, shapes and bytes of all tensors: safetensors checks its
+    header only, so flipped bits in the weights would load silently without this."""
+    h = hashlib.blake2b(digest_size=16)
+    for key in sorted(tensors):
+        t = tensors[key]
+        h.update(f"{key}|{t.dtype}|{tuple(t.shape)}|".encode())
+        h.update(t.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().data)
+    return h.hexdigest()
 
 
 def read_checkpoint(path: str | os.PathLike[str]) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
@@ -111,13 +130,44 @@ def read_checkpoint(path: str | os.PathLike[str]) -> tuple[dict[str, Any], dict[
                          "checkpoint or start a new run") from None
     if "gantk" not in meta:
         raise StoreError(f"{path} is a safetensors file but not a gantk checkpoint")
-    header = json.loads(meta["gantk"])
+    header = _header(path, meta["gantk"])
+    if "digest" in header and tensor_digest(tensors) != header["digest"]:
+        raise StoreError(f"{path} is damaged: its tensors do not match the checksum written "
+                         "with them; move it away to resume from the checkpoint before it")
     return header, tensors
 
 
-def load_weights(module: torch.nn.Module, prefix: str, tensors: dict[str, torch.Tensor]) -> None:
+def _header(path: Path, raw: str) -> dict[str, Any]:
+    """The gantk header, checked for the keys loading needs."""
+    try:
+        header = json.loads(raw)
+    except ValueError as exc:
+        raise StoreError(f"{path} has a damaged gantk header (not JSON: {exc}); use another "
+                         "checkpoint or start a new run") from None
+    missing = [k for k in ("format", "state", "optimizers")
+               if not isinstance(header, dict) or k not in header]
+    if not missing and not (isinstance(header["state"], dict)
+                            and isinstance(header["state"].get("step"), int)):
+        missing = ["state.step"]
+    if missing:
+        raise StoreError(f"{path} has a gantk header without {', '.join(missing)}; it was "
+                         "not written by this gantk: use another checkpoint or start a new run")
+    return header
+
+
+def load_weights(module: torch.nn.Module, prefix: str, tensors: dict[str, torch.Tensor],
+                 source: Path | None = None) -> None:
+    """Load `prefix.*` tensors into `module`; another architecture or width is refused
+    with one line (torch's message lists every mismatching tensor)."""
     own = {k[len(prefix) + 1:]: v for k, v in tensors.items() if k.startswith(prefix + ".")}
-    module.load_state_dict(own)
+    try:
+        module.load_state_dict(own)
+    except RuntimeError as exc:
+        first = next((ln.strip() for ln in str(exc).splitlines()[1:] if ln.strip()), str(exc))
+        raise StoreError(f"{source or 'the checkpoint'} does not fit the run's {prefix} "
+                         f"({first.rstrip('.')}); it was written for another architecture or "
+                         "width: check the run's config.json (model options) or use the "
+                         "run that wrote it") from None
 
 
 def restore(path: Path, generator: torch.nn.Module, discriminator: torch.nn.Module,
@@ -125,10 +175,14 @@ def restore(path: Path, generator: torch.nn.Module, discriminator: torch.nn.Modu
                                                                     dict[str, torch.Tensor]]:
     """Load weights and optimizer state in place; returns (trainer state, RNG tensors)."""
     header, tensors = read_checkpoint(path)
-    load_weights(generator, "generator", tensors)
-    load_weights(discriminator, "discriminator", tensors)
+    load_weights(generator, "generator", tensors, path)
+    load_weights(discriminator, "discriminator", tensors, path)
     for name, opt in optimizers.items():
-        _restore_optimizer(f"optim.{name}", opt, header["optimizers"][name], tensors)
+        try:
+            _restore_optimizer(f"optim.{name}", opt, header["optimizers"][name], tensors)
+        except (KeyError, ValueError, TypeError) as exc:
+            raise StoreError(f"{path}: the {name} optimizer state does not fit ({exc}); use "
+                             "another checkpoint or start a new run") from None
     rng = {k[4:]: v for k, v in tensors.items() if k.startswith("rng.")}
     return header["state"], rng
 

@@ -79,7 +79,7 @@ class RunConfig(BaseModel):
         return self.lr_d if self.lr_d is not None else self.lr
 
 
-def _problems(exc: ValidationError) -> str:
+def problems_text(exc: ValidationError) -> str:
     lines = []
     for err in exc.errors():
         where = ".".join(str(p) for p in err["loc"]) or "config"
@@ -103,7 +103,7 @@ def make_config(*layers: dict[str, Any]) -> RunConfig:
     try:
         return RunConfig(**merged)
     except ValidationError as exc:
-        raise ConfigError(f"invalid run configuration: {_problems(exc)}") from None
+        raise ConfigError(f"invalid run configuration: {problems_text(exc)}") from None
 
 
 def parse_options(pairs: list[str]) -> dict[str, Any]:

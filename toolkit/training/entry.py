@@ -4,9 +4,11 @@ torchrun job when there is one, trains, and returns the result."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from gantk.locks import DirLock
 from gantk.training import distributed
 from gantk.training.request import Bars, RunRequest, compose, no_bar
 from gantk.training.trainer import Trainer, TrainResult
@@ -34,10 +36,13 @@ def train(request: RunRequest, events: TrainEvents | None = None) -> TrainResult
         with distributed.main_first(world):  # rank 0 converts the demo data once
             config, out = compose(request, notify=events.log if talk else None, bar=bar)
         out = distributed.from_main(out, world)  # a clock-named directory, the same for all
-        trainer = Trainer(config, out, resume=request.resume, log=events.log)
-        trainer.log(trainer.describe())
-        with bar(request.preset_name()) as update:
-            result = trainer.fit(progress=update, on_metrics=events.metrics if talk else None)
+        # rank 0 holds the run directory: a second `gantk run --resume` on it is refused
+        with DirLock(out, "training run") if talk else contextlib.nullcontext():
+            trainer = Trainer(config, out, resume=request.resume, log=events.log)
+            trainer.log(trainer.describe())
+            with bar(request.preset_name()) as update:
+                result = trainer.fit(progress=update,
+                                     on_metrics=events.metrics if talk else None)
         return result if talk else None
     finally:
         distributed.leave()

@@ -8,11 +8,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+from pydantic import ValidationError
 
 from gantk.errors import StoreError
 from gantk.home import runs_dir
 from gantk.training.checkpoint import latest_checkpoint, load_weights, read_checkpoint
-from gantk.training.config import RunConfig
+from gantk.training.config import RunConfig, problems_text
 
 
 @dataclass
@@ -39,13 +40,24 @@ def read_run_config(run_dir: str | os.PathLike[str]) -> RunConfig:
     if not path.is_file():
         raise StoreError(f"{run_dir} is not a gantk run (no config.json); pass a directory "
                          "written by `gantk run`")
-    return RunConfig(**json.loads(path.read_text()))
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(raw, dict):
+            raise ValueError("not a JSON object")
+        return RunConfig(**raw)
+    except ValidationError as exc:
+        raise StoreError(f"{path} does not describe a gantk run ({problems_text(exc)}); fix or "
+                         "remove the named keys, or start a new run with --out NEW_DIR") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise StoreError(f"{path} is damaged (not JSON: {exc}); restore it from the newest "
+                         "checkpoint's header (its 'config') or start a new run with "
+                         "--out NEW_DIR") from None
 
 
 def load_run(run_dir: str | os.PathLike[str], device: str | torch.device = "cpu",
              checkpoint: Path | None = None) -> TrainedRun:
     """Rebuild the run's architecture from the registry and load its latest checkpoint."""
-    from gantk.contract.registry import get_registry
+    from gantk.training.build import build_models
 
     run_dir = Path(run_dir)
     config = read_run_config(run_dir)
@@ -53,9 +65,9 @@ def load_run(run_dir: str | os.PathLike[str], device: str | torch.device = "cpu"
     if checkpoint is None:
         raise StoreError(f"{run_dir} has no checkpoint yet; train it with `gantk run`")
     header, tensors = read_checkpoint(checkpoint)
-    generator, discriminator = get_registry().architecture(config.architecture).build(config)
-    load_weights(generator, "generator", tensors)
-    load_weights(discriminator, "discriminator", tensors)
+    generator, discriminator = build_models(config)
+    load_weights(generator, "generator", tensors, checkpoint)
+    load_weights(discriminator, "discriminator", tensors, checkpoint)
     device = torch.device(device)
     generator.to(device).eval()
     discriminator.to(device).eval()
@@ -73,6 +85,15 @@ def newest_run(preset: str | None = None) -> Path | None:
         cfg = d / "config.json"
         if not cfg.is_file():
             continue
-        if preset is None or json.loads(cfg.read_text()).get("preset") == preset:
+        if preset is None or _recorded_preset(cfg) == preset:
             candidates.append((cfg.stat().st_mtime, d))
     return max(candidates)[1] if candidates else None
+
+
+def _recorded_preset(config_file: Path) -> str | None:
+    """The preset a config.json names; None for a damaged one (it is not "the newest")."""
+    try:
+        raw = json.loads(config_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return raw.get("preset") if isinstance(raw, dict) else None

@@ -25,6 +25,7 @@ from gantk.errors import ConfigError, TrainingError
 from gantk.grids import save_grid
 from gantk.store import read_metadata
 from gantk.training import distributed
+from gantk.training.build import build_models
 from gantk.training.checkpoint import (
     checkpoint_path,
     latest_checkpoint,
@@ -34,6 +35,7 @@ from gantk.training.checkpoint import (
 )
 from gantk.training.config import RunConfig, check_against_registry
 from gantk.training.data import EpochBatchSampler, ImageStoreDataset, make_loader, to_model_range
+from gantk.training.recovery import apply_hyperparameters, remove_stale_temps, truncate_metrics
 from gantk.training.sampling import generate, sample_z
 from gantk.training.sinks import Sink, Sinks
 from gantk.training.trackers import open_trackers
@@ -146,8 +148,7 @@ class Trainer:
         self.registry = get_registry()
         self.loss = self.registry.loss(self.config.loss)
         torch.manual_seed(self.config.seed)  # initial weights are a function of the seed
-        self.generator, self.discriminator = self.registry.architecture(
-            self.config.architecture).build(self.config)
+        self.generator, self.discriminator = build_models(self.config)
         self._check_contract()
         self._prepare_run_dir()
         self.sinks = self._open_sinks(sinks or [])
@@ -156,7 +157,7 @@ class Trainer:
         self.opt_d = self._adam(self.discriminator, self.config.d_lr())
         self.noise = torch.Generator(device=self.device)
         self.step = 0
-        if resume:
+        if self.resume:
             self._restore()
         fixed = torch.Generator().manual_seed(self.config.seed + 7)
         self.fixed_z = sample_z(GRID_SIZE, self.config.nz, self.config.z_dist, fixed,
@@ -178,10 +179,15 @@ class Trainer:
             raise ConfigError(f"{self.run_dir} already holds a run; pass --resume to continue "
                               "it or choose another --out")
         if self.resume and not latest_checkpoint(self.run_dir):
-            raise ConfigError(f"--resume: {self.run_dir} has no checkpoint to resume from")
+            # killed before its first checkpoint: start over with the recorded config
+            self.log(f"{self.run_dir} has no checkpoint yet: starting it from step 0")
+            self.resume = False
+            if self.world.is_main:
+                truncate_metrics(self.run_dir / "metrics.jsonl", 0)
         distributed.barrier(self.world)  # every rank has checked before rank 0 writes
         if not self.world.is_main:
             return
+        remove_stale_temps(self.run_dir)
         for sub in ("samples", "checkpoints"):
             (self.run_dir / sub).mkdir(parents=True, exist_ok=True)
         write_text_atomic(self.run_dir / "config.json",
@@ -238,17 +244,13 @@ class Trainer:
                              {"generator": self.opt_g, "discriminator": self.opt_d})
         self.step = state["step"]
         torch.set_rng_state(rng["torch"])
-        if self.world.is_main:
-            self._truncate_metrics(self.step)
+        if self.world.is_main:  # drop metric lines written after that checkpoint
+            truncate_metrics(self.run_dir / "metrics.jsonl", self.step)
         self.log(f"resumed from {path} at step {self.step}")
-
-    def _truncate_metrics(self, step: int) -> None:
-        """Drop metric lines written after the checkpoint we resume from."""
-        path = self.run_dir / "metrics.jsonl"
-        if path.exists():
-            kept = [ln for ln in path.read_text().splitlines()
-                    if ln.strip() and json.loads(ln)["step"] <= step]
-            write_text_atomic(path, "".join(ln + "\n" for ln in kept))
+        # `--resume --set lr=…` retunes: the restored optimizers take the new values
+        for change in apply_hyperparameters({"generator": self.opt_g,
+                                             "discriminator": self.opt_d}, self.config):
+            self.log(f"retuned: {change}")
 
     # -- pieces of a step ----------------------------------------------------------------
     def _autocast(self) -> Any:
@@ -375,7 +377,7 @@ class Trainer:
         self._watch = NonFiniteWatch(self.device)
         self._last_checkpoint = latest_checkpoint(self.run_dir)
         last: dict[str, float] = {}
-        stop = _StopRequest(also_sigterm=self.world.distributed)
+        stop = _StopRequest()
         stopping = False
         try:
             groups = self._batch_groups()
@@ -472,15 +474,14 @@ def _quiet(message: str) -> None:
 
 class _StopRequest:
     """Ctrl-C asks the loop to stop after the current step (so the checkpoint written next
-    is a consistent one); a second Ctrl-C interrupts at once. Under torchrun SIGTERM (what
-    torchrun sends its workers when it is interrupted) is treated alike."""
+    is a consistent one); a second Ctrl-C interrupts at once. SIGTERM (docker stop, Slurm,
+    systemd, and torchrun to its workers) is treated alike."""
 
-    def __init__(self, also_sigterm: bool = False) -> None:
+    def __init__(self) -> None:
         self.requested = False
         self._previous: dict[int, Any] = {}
         if threading.current_thread() is threading.main_thread():
-            signals = [signal.SIGINT] + ([signal.SIGTERM] if also_sigterm else [])
-            for sig in signals:
+            for sig in (signal.SIGINT, signal.SIGTERM):
                 self._previous[sig] = signal.signal(sig, self._handle)
 
     def _handle(self, signum: int, frame: Any) -> None:

@@ -26,9 +26,11 @@ class _Options(BaseModel):
 
 
 class SamplesOptions(_Options):
-    n: int = Field(64, ge=1, description="how many samples")
+    # one grid PNG holds every sample: bounded so a typo (-o n=100000000) cannot eat the memory
+    n: int = Field(64, ge=1, le=4096, description="how many samples (at most 4096; more: "
+                                                  "several calls with other seeds)")
     nrow: int | None = Field(None, ge=1, description="images per row (default: square)")
-    scale: int = Field(2, ge=1, description="pixel zoom")
+    scale: int = Field(2, ge=1, le=16, description="pixel zoom")
 
 
 class LatentWalkOptions(_Options):

@@ -13,15 +13,19 @@ def info(
     as_json: bool = typer.Option(False, "--json", help="machine-readable output"),
     preview: Path | None = typer.Option(None, "--preview", help="where to write the preview "
                                         "grid PNG (default: STORE/preview.png)"),
+    verify: bool = typer.Option(False, "--verify", help="re-read every image and check it "
+                                "against the fingerprint recorded at ingest"),
 ) -> None:
     """Show count, resolution, channels, encoding, source and fingerprint."""
     import numpy as np
 
     from gantk.grids import save_grid
-    from gantk.store import ImageStore
+    from gantk.store import ImageStore, verify_store
 
     st = ImageStore(store)
     meta = {k: v for k, v in st.meta.items() if k != "fingerprint_sum"}
+    if verify:  # a damaged store is a StoreError: one line, exit code 2
+        meta["verified"] = f"all {verify_store(store)['count']} images match the fingerprint"
     if st.count:
         idx = np.linspace(0, st.count - 1, min(64, st.count)).astype(int)
         images, _ = st.get_many(idx)
