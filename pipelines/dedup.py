@@ -37,7 +37,10 @@ DEDUP_STORE = "lsun_bedrooms_dedup"
 class HashModelConfig(Config):
     sample: int = Field(50_000, description="images used to train the autoencoder")
     epochs: int = Field(20, description="passes over the sample")
-    min_steps: int = Field(2000, description="at least this many updates (small stores)")
+    min_steps: int = Field(300, description="at least this many updates")
+    max_steps: int | None = Field(None, description="at most this many updates (default: "
+                                  "the epochs, at least 2000)")
+    converge: bool = Field(True, description="stop once the codes stop getting more stable")
     seed: int = 0
     device: str = Field("auto", description="cpu, cuda or auto")
 
@@ -65,6 +68,7 @@ def hash_model(context: AssetExecutionContext, config: HashModelConfig,
     store = upstream_path(context.instance, AssetKey(SOURCE))
     path = train_hash_model(store, workspace.dedup_dir(SOURCE), sample=config.sample,
                             epochs=config.epochs, min_steps=config.min_steps,
+                            max_steps=config.max_steps, converge=config.converge,
                             seed=config.seed, device=config.device,
                             progress=log_progress(context.log.info, "hash model"))
     return MaterializeResult(metadata={"path": MetadataValue.path(str(path)),

@@ -15,25 +15,37 @@ from gantk.errors import GantkError
 from gantk.store import ImageStore
 
 Progress = Callable[[int, int | None], None]
+# Chosen on benchmarks/dedup_training_length.py (see docs/dedup.md): a floor of steps, and
+# for small stores a ceiling that training reaches only while its codes still improve.
+DEFAULT_MIN_STEPS = 300
+SMALL_STORE_STEPS = 2000
 
 
 def train_hash_model(store: Path, out_dir: Path, *, sample: int | None = 50_000,
                      epochs: int = 20, seed: int = 0, device: str = "auto",
                      progress: Progress | None = None, batch_size: int = 128,
                      lr: float = 1e-3, noise: float = 0.2, dropout: float = 0.2,
-                     min_steps: int = 2000, normalization: str = "image",
+                     min_steps: int = DEFAULT_MIN_STEPS, max_steps: int | None = None,
+                     converge: bool = True,
+                     normalization: str = "image",
                      corruption: str = "nearcopy", stability: float = 5.0,
                      margin: float = 1.0, crop: float = 1.0) -> Path:
     """Train the 3072-128-3072 autoencoder on `sample` images of `store`; save to `out_dir`.
 
-    Runs `epochs` passes over the sample, and at least `min_steps` updates so that a
-    small store still gets a usable model. `stability` weighs a bit-stability term (our
-    addition; 0 gives the paper's plain denoising objective): corrupted inputs should land
-    on the same side of 0, by `margin`, as the clean ones. Returns `out_dir`.
+    Trains at most `max_steps` updates (default: `epochs` passes over the sample, or
+    SMALL_STORE_STEPS if that is more) and at least `min_steps` (or all `max_steps`, if
+    fewer); with `converge` it stops in
+    between once the codes of a fixed probe set have stopped getting more stable under
+    corruption (gantk.datasets.dedup.convergence), so a small store takes a few hundred
+    steps and a large one its epochs. `converge=False` runs all `max_steps`.
+    `stability` weighs a bit-stability term (our addition; 0 gives the paper's plain
+    denoising objective): corrupted inputs should land on the same side of 0, by `margin`,
+    as the clean ones. Returns `out_dir`.
     """
     import torch
 
     from gantk.datasets.dedup.autoencoder import CODE_BITS, HashAutoencoder, save_hash_model
+    from gantk.datasets.dedup.convergence import CHECK_EVERY, StabilityProbe
     from gantk.datasets.dedup.corruption import CORRUPTIONS, corrupt_pair
     from gantk.training.device import resolve_device
 
@@ -58,11 +70,17 @@ def train_hash_model(store: Path, out_dir: Path, *, sample: int | None = 50_000,
     net = HashAutoencoder(noise=noise, dropout=dropout).to(dev)
     optimizer = torch.optim.Adam(net.parameters(), lr=lr)
     per_epoch = math.ceil(len(crops) / batch_size)
-    steps = max(epochs * per_epoch, min_steps)
+    budget = max(epochs * per_epoch, SMALL_STORE_STEPS) if max_steps is None else max_steps
+    if budget < 1 or min_steps < 0:
+        raise GantkError(f"max_steps must be positive and min_steps 0 or more, got "
+                         f"{budget} and {min_steps}")
+    min_steps = min(min_steps, budget)
+    probe = StabilityProbe.from_crops(crops, corruption, normalization, seed, dev)
     order = np.empty(0, np.int64)
     losses: list[float] = []
     net.train()
-    for step in range(steps):
+    steps = 0
+    while steps < budget:
         if len(order) < batch_size:
             order = np.concatenate([order, rng.permutation(len(crops))])
         batch, order = order[:batch_size], order[batch_size:]
@@ -75,8 +93,14 @@ def train_hash_model(store: Path, out_dir: Path, *, sample: int | None = 50_000,
         loss.backward()
         optimizer.step()
         losses.append(float(loss.detach()))
-        if progress and (step % 50 == 0 or step == steps - 1):
-            progress(step + 1, steps)
+        steps += 1
+        if progress and (steps % 50 == 1 or steps == budget):
+            progress(steps, budget)
+        checked = (steps % CHECK_EVERY == 0 or steps == budget) and probe.record(steps, net)
+        if checked and converge and steps >= min_steps:
+            break
+    if progress:
+        progress(budget, budget)
     net.eval()
     rates = _bit_rates(net, crops, normalization, dev)
     config = {
@@ -85,7 +109,9 @@ def train_hash_model(store: Path, out_dir: Path, *, sample: int | None = 50_000,
         "margin": margin, "crop": crop, "noise": noise, "dropout": dropout,
         "trained_on": str(Path(store).resolve()),
         "store_fingerprint": reader.meta.get("fingerprint"),
-        "sample": int(len(crops)), "epochs": epochs, "steps": steps, "batch_size": batch_size,
+        "sample": int(len(crops)), "epochs": epochs, "steps": steps, "budget": budget,
+        "min_steps": min_steps, "converge": converge,
+        "code_stability": probe.history, "batch_size": batch_size,
         "lr": lr, "seed": seed, "device": str(dev),
         "final_loss": float(np.mean(losses[-per_epoch:])),
         "bit_rates": [round(float(r), 4) for r in rates],
