@@ -2,7 +2,9 @@
 
 Writes an LSUN-format LMDB (hex-id keys, WebP values of real photos at LSUN's size,
 256 pixels on the short side), then alternates the two measurements round by round so
-that both see the same machine load, and prints both rates and their ratio:
+that both see the same machine load, and prints both rates and their ratio; a third
+measurement, as many plain loops at once as gantk has workers (each on its share, forked,
+writing nothing), is the ceiling the machine itself gives a parallel decode:
 
     .venv/bin/python benchmarks/ingest.py [--images 2000] [--rounds 3] [--workers N]
 
@@ -54,11 +56,14 @@ def write_lsun(path: Path, count: int, seed: int = 0) -> None:
             txn.put(f"{rng.integers(0, 2**63):040x}".encode(), buf.getvalue())
 
 
-def plain_loop(path: Path) -> int:
-    """The reference: one process, PIL decode + center crop + resize, nothing else."""
+def plain_loop(path: Path, share: int = 0, shares: int = 1) -> int:
+    """The reference: one process, PIL decode + center crop + resize, nothing else
+    (of every `shares`-th image from the `share`-th on)."""
     done = 0
     with lmdb.open(str(path), readonly=True, lock=False) as env, env.begin() as txn:
-        for _, value in txn.cursor():
+        for i, (_, value) in enumerate(txn.cursor()):
+            if i % shares != share:
+                continue
             img = Image.open(io.BytesIO(value)).convert("RGB")
             w, h = img.size
             side = min(w, h)
@@ -67,6 +72,15 @@ def plain_loop(path: Path) -> int:
             np.asarray(img.resize((RESOLUTION, RESOLUTION), Image.Resampling.BICUBIC))
             done += 1
     return done
+
+
+def parallel_loops(path: Path, processes: int) -> int:
+    """The machine's own ceiling: `processes` plain loops at once (forked, so no start-up
+    imports), each on its share of the images; no gantk, no writing, no ordering."""
+    import multiprocessing
+
+    with multiprocessing.get_context("fork").Pool(processes) as pool:
+        return sum(pool.starmap(plain_loop, [(path, k, processes) for k in range(processes)]))
 
 
 def gantk_ingest(src: Path, dest: Path, workers: int | None) -> int:
@@ -130,7 +144,8 @@ def main() -> None:
         write_lsun(src, args.images)
         print(f"{args.images} WebP images (341x256) -> {RESOLUTION}x{RESOLUTION}; "
               f"{usable_cpus()} usable CPUs; load average before: {os.getloadavg()}")
-        loop_rates, ingest_rates, loop_cpu, ingest_cpu = [], [], [], []
+        processes = args.workers or usable_cpus()
+        loop_rates, ingest_rates, ceiling_rates, loop_cpu, ingest_cpu = [], [], [], [], []
         for round_ in range(1, args.rounds + 1):
             rate, cpu = _timed(plain_loop, src)
             loop_rates.append(rate)
@@ -138,14 +153,21 @@ def main() -> None:
             rate, cpu = _timed(gantk_ingest, src, dest, args.workers)
             ingest_rates.append(rate)
             ingest_cpu.append(cpu)
+            ceiling_rates.append(_timed(parallel_loops, src, processes)[0])
             print(f"round {round_}: plain loop {loop_rates[-1]:7.1f} images/s   "
                   f"gantk ingest {ingest_rates[-1]:7.1f} images/s   "
-                  f"ratio {ingest_rates[-1] / loop_rates[-1]:.2f}x   CPU ms/image: loop "
-                  f"{1e3 * loop_cpu[-1]:.2f}, ingest (all processes) {1e3 * ingest_cpu[-1]:.2f}")
+                  f"{processes} plain loops at once {ceiling_rates[-1]:7.1f} images/s   "
+                  f"ratios {ingest_rates[-1] / loop_rates[-1]:.2f}x "
+                  f"(ceiling {ceiling_rates[-1] / loop_rates[-1]:.2f}x)   CPU ms/image: loop "
+                  f"{1e3 * loop_cpu[-1]:.2f}, ingest (all processes) {1e3 * ingest_cpu[-1]:.2f}",
+                  flush=True)
         loop, ingest = statistics.median(loop_rates), statistics.median(ingest_rates)
+        ceiling = statistics.median(ceiling_rates)
         print(f"median: plain loop {loop:.1f} images/s, gantk ingest {ingest:.1f} images/s, "
               f"ratio {ingest / loop:.2f}x (per-round ratios "
               f"{', '.join(f'{i / p:.2f}' for p, i in zip(loop_rates, ingest_rates))}); "
+              f"{processes} plain loops at once: {ceiling:.1f} images/s, "
+              f"{ceiling / loop:.2f}x (gantk reaches {ingest / ceiling:.0%} of it); "
               f"load average after: {os.getloadavg()}")
         print("note: with other sessions saturating the CPUs and the kernel's autogroup "
               f"scheduling (sched_autogroup_enabled={_autogroup()}), one session gets one "

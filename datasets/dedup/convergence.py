@@ -16,8 +16,8 @@ import numpy as np
 
 CHECK_EVERY = 100  # steps between checks
 PROBE_IMAGES = 512
-TOLERANCE = 0.002  # bit agreement (0..1) that counts as still improving …
-WINDOW = 3  # … over this many checks
+TOLERANCE = 0.001  # bit agreement (0..1) that counts as still improving …
+WINDOW = 4  # … over this many checks
 
 
 @dataclass
