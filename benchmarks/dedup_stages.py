@@ -5,8 +5,10 @@
 
 For each size, a synthetic 64x64 RGB store (smooth random images, 10% of them near-copies
 of another: shifted a pixel or two, brightened, re-noised) is written, then each stage
-runs in its own fresh process so its peak resident memory (its own and its hashing
-workers') is its own:
+runs in its own fresh process so its peak resident memory is its own (`peak_mib`; the
+largest hashing worker's is `peak_worker_mib`, meaningful for the hash stage only), with
+its wall seconds and its CPU seconds (all its processes: on idle cores, the wall time of
+one-thread work):
   - train: train_hash_model with the library's defaults (sample, step floor, convergence);
   - hash: compute_codes with the default 6 alignment probes, once per `--workers` count
     (the codes must be identical: checked);
@@ -28,14 +30,22 @@ from pathlib import Path
 import numpy as np
 
 STAGE = r"""
-import json, resource, sys, time
+import json, os, resource, sys, threading, time
 from pathlib import Path
 stage, work, workers = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3])
-started = time.perf_counter()
+sys.path.insert(0, sys.argv[4])
+from ingest import _descendant_cpu
+seen, stop = {}, threading.Event()
+poll = threading.Thread(target=lambda: [_descendant_cpu(os.getpid(), seen)
+                                        for _ in iter(lambda: stop.wait(0.2), True)])
+poll.start()
+started, cpu_started = time.perf_counter(), time.process_time()
 extra = {}
 if stage == "train":
     from gantk.datasets.dedup import train_hash_model
-    train_hash_model(work / "store", work / "model", device="cpu")
+    steps = int(sys.argv[5])
+    train_hash_model(work / "store", work / "model", device="cpu",
+                     **({"max_steps": steps} if steps else {}))
     config = json.loads((work / "model" / "hash_model.json").read_text())
     extra = {"steps": config["steps"], "sample": config["sample"]}
 elif stage == "hash":
@@ -48,9 +58,13 @@ else:
     extra = json.loads(summary.report.read_text())["stage_seconds"]
     extra["removed"] = summary.removed
 seconds = time.perf_counter() - started
+stop.set()
+poll.join()
+cpu = time.process_time() - cpu_started + sum(seen.values())
 own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
 print(json.dumps({"stage": stage, "workers": workers, "seconds": round(seconds, 2),
+                  "cpu_seconds": round(cpu, 2),
                   "peak_mib": round(own / 1024), "peak_worker_mib": round(kids / 1024),
                   **extra}))
 """
@@ -84,8 +98,10 @@ def synthetic_store(path: Path, count: int, seed: int = 0) -> int:
     return planted
 
 
-def run_stage(stage: str, work: Path, workers: int = 1) -> dict:
-    out = subprocess.run([sys.executable, "-c", STAGE, stage, str(work), str(workers)],
+def run_stage(stage: str, work: Path, workers: int = 1, train_steps: int = 0) -> dict:
+    here = str(Path(__file__).resolve().parent)
+    out = subprocess.run([sys.executable, "-c", STAGE, stage, str(work), str(workers), here,
+                          str(train_steps)],
                          check=True, capture_output=True, text=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -94,6 +110,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=int, nargs="+", default=[1000, 10_000])
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--train-steps", type=int, default=0,
+                        help="cap training at this many steps (0: the library's default); "
+                             "a step costs the same at any store size")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
     rows = []
@@ -106,7 +125,7 @@ def main() -> None:
                   f"{time.perf_counter() - started:.1f} s", flush=True)
             for stage, workers in [("train", 1), *(("hash", w) for w in args.workers),
                                    ("dedup", 1)]:
-                row = {"images": count, **run_stage(stage, work, workers)}
+                row = {"images": count, **run_stage(stage, work, workers, args.train_steps)}
                 print(json.dumps(row), flush=True)
                 rows.append(row)
             codes = [np.load(work / f"codes{w}.npy") for w in args.workers]
