@@ -137,6 +137,8 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--workers", type=int, default=None, help="default: usable CPUs")
+    parser.add_argument("--parts", action="store_true",
+                        help="also time each part of the per-image work (CPU ms/image)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="gantk-bench-") as tmp:
         os.environ.setdefault("GANTK_HOME", str(Path(tmp) / "home"))
@@ -169,9 +171,52 @@ def main() -> None:
               f"{processes} plain loops at once: {ceiling:.1f} images/s, "
               f"{ceiling / loop:.2f}x (gantk reaches {ingest / ceiling:.0%} of it); "
               f"load average after: {os.getloadavg()}")
+        if args.parts:
+            parts(src, processes)
         print("note: with other sessions saturating the CPUs and the kernel's autogroup "
               f"scheduling (sched_autogroup_enabled={_autogroup()}), one session gets one "
               "share however many processes it runs; the CPU ms/image show the work done")
+
+
+def _prepare_timed(values: list[bytes]) -> float:
+    """CPU seconds gantk's decode+convert+crop+resize takes for `values` (in any process)."""
+    from gantk.ingest.decode import prepare_crops
+
+    started = time.process_time()
+    for value in values:
+        prepare_crops(value, RESOLUTION, 3)
+    return time.process_time() - started
+
+
+def parts(src: Path, workers: int, rounds: int = 3) -> None:
+    """Per-image CPU of each part, best of `rounds`: PIL's header parse, decode, resize;
+    gantk's whole prepare step in this process and inside worker processes (the same
+    function, fed through ordered_map in chunks as ingest does); the plain loop's body."""
+    from gantk.ingest.parallel import ordered_map
+
+    with lmdb.open(str(src), readonly=True, lock=False) as env, env.begin() as txn:
+        values = [bytes(v) for _, v in txn.cursor()]
+    square = Image.open(io.BytesIO(values[0])).convert("RGB").crop((42, 0, 298, 256))
+    chunks = [values[i:i + 32] for i in range(0, len(values), 32)]
+    timings = {
+        "PIL header parse": lambda: [Image.open(io.BytesIO(v)) for v in values],
+        "PIL decode (WebP)": lambda: [Image.open(io.BytesIO(v)).load() for v in values],
+        "PIL bicubic resize 256->64": lambda: [square.resize((RESOLUTION, RESOLUTION),
+                                                             Image.Resampling.BICUBIC)
+                                               for _ in values],
+        "gantk prepare, this process": lambda: _prepare_timed(values),
+        f"gantk prepare, through {workers} workers": lambda: sum(
+            ordered_map(_prepare_timed, chunks[1:], workers)) + _prepare_timed(chunks[0]),
+        "plain loop body": lambda: plain_loop(src),
+    }
+    for name, fn in timings.items():
+        best = float("inf")
+        for _ in range(rounds):
+            started = time.process_time()
+            inner = fn()
+            cpu = inner if isinstance(inner, float) else time.process_time() - started
+            best = min(best, cpu)
+        print(f"{name:36s} {1e3 * best / len(values):6.3f} CPU ms/image", flush=True)
 
 
 def _autogroup() -> str:
