@@ -19,6 +19,10 @@ Progress = Callable[[int, int | None], None]
 # for small stores a ceiling that training reaches only while its codes still improve.
 DEFAULT_MIN_STEPS = 300
 SMALL_STORE_STEPS = 2000
+# A 128-image batch of a 3072-128 model is too small to split across threads: on two
+# cores shared with other work, two threads made a step 3.5x slower than one
+# (benchmarks/dedup_train_step.py, docs/dedup.md). Training on the CPU uses one.
+TRAIN_THREADS = 1
 
 
 def train_hash_model(store: Path, out_dir: Path, *, sample: int | None = 50_000,
@@ -44,9 +48,8 @@ def train_hash_model(store: Path, out_dir: Path, *, sample: int | None = 50_000,
     """
     import torch
 
-    from gantk.datasets.dedup.autoencoder import CODE_BITS, HashAutoencoder, save_hash_model
-    from gantk.datasets.dedup.convergence import CHECK_EVERY, StabilityProbe
-    from gantk.datasets.dedup.corruption import CORRUPTIONS, corrupt_pair
+    from gantk.datasets.dedup.autoencoder import CODE_BITS, save_hash_model
+    from gantk.datasets.dedup.corruption import CORRUPTIONS
     from gantk.training.device import resolve_device
 
     if normalization not in NORMALIZATIONS:
@@ -64,6 +67,50 @@ def train_hash_model(store: Path, out_dir: Path, *, sample: int | None = 50_000,
     indices = sample_indices(reader.count, sample, seed)
     crops = np.concatenate([c for _, c in iter_crops(reader, indices, crop=crop)])
     dev = resolve_device(device)
+    threads = torch.get_num_threads()
+    if dev.type == "cpu":
+        torch.set_num_threads(TRAIN_THREADS)
+    try:
+        net, steps, budget, losses, probe, per_epoch = _fit(
+            crops, dev, seed=seed, batch_size=batch_size, lr=lr, noise=noise, dropout=dropout,
+            epochs=epochs, min_steps=min_steps, max_steps=max_steps, converge=converge,
+            normalization=normalization, corruption=corruption, stability=stability,
+            margin=margin, progress=progress)
+    finally:
+        torch.set_num_threads(threads)
+    net.eval()
+    rates = _bit_rates(net, crops, normalization, dev)
+    config = {
+        "inputs": net.encoder.in_features, "code_bits": CODE_BITS, "input_size": 32,
+        "normalization": normalization, "corruption": corruption, "stability": stability,
+        "margin": margin, "crop": crop, "noise": noise, "dropout": dropout,
+        "trained_on": str(Path(store).resolve()),
+        "store_fingerprint": reader.meta.get("fingerprint"),
+        "sample": int(len(crops)), "epochs": epochs, "steps": steps, "budget": budget,
+        "min_steps": min_steps, "converge": converge,
+        "code_stability": probe.history, "batch_size": batch_size,
+        "lr": lr, "seed": seed, "device": str(dev),
+        "final_loss": float(np.mean(losses[-per_epoch:])),
+        "bit_rates": [round(float(r), 4) for r in rates],
+        "bits_used": int(((rates > 0.005) & (rates < 0.995)).sum()),
+        "code_entropy_bits": float(_entropy(rates).sum()),
+        "seconds": round(time.perf_counter() - started, 2),
+    }
+    return save_hash_model(net.cpu(), Path(out_dir), config)
+
+
+def _fit(crops: np.ndarray, dev, *, seed: int, batch_size: int, lr: float, noise: float,
+         dropout: float, epochs: int, min_steps: int, max_steps: int | None, converge: bool,
+         normalization: str, corruption: str, stability: float, margin: float,
+         progress: Progress | None):
+    """The training loop: returns the net, steps run, the budget, losses, the stability
+    probe (its history) and the steps per epoch."""
+    import torch
+
+    from gantk.datasets.dedup.autoencoder import HashAutoencoder
+    from gantk.datasets.dedup.convergence import CHECK_EVERY, StabilityProbe
+    from gantk.datasets.dedup.corruption import corrupt_pair
+
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed + 2)
     rng = np.random.default_rng(seed + 1)
@@ -101,25 +148,7 @@ def train_hash_model(store: Path, out_dir: Path, *, sample: int | None = 50_000,
             break
     if progress:
         progress(budget, budget)
-    net.eval()
-    rates = _bit_rates(net, crops, normalization, dev)
-    config = {
-        "inputs": net.encoder.in_features, "code_bits": CODE_BITS, "input_size": 32,
-        "normalization": normalization, "corruption": corruption, "stability": stability,
-        "margin": margin, "crop": crop, "noise": noise, "dropout": dropout,
-        "trained_on": str(Path(store).resolve()),
-        "store_fingerprint": reader.meta.get("fingerprint"),
-        "sample": int(len(crops)), "epochs": epochs, "steps": steps, "budget": budget,
-        "min_steps": min_steps, "converge": converge,
-        "code_stability": probe.history, "batch_size": batch_size,
-        "lr": lr, "seed": seed, "device": str(dev),
-        "final_loss": float(np.mean(losses[-per_epoch:])),
-        "bit_rates": [round(float(r), 4) for r in rates],
-        "bits_used": int(((rates > 0.005) & (rates < 0.995)).sum()),
-        "code_entropy_bits": float(_entropy(rates).sum()),
-        "seconds": round(time.perf_counter() - started, 2),
-    }
-    return save_hash_model(net.cpu(), Path(out_dir), config)
+    return net, steps, budget, losses, probe, per_epoch
 
 
 def _bit_rates(net, crops: np.ndarray, normalization: str, dev) -> np.ndarray:
