@@ -28,6 +28,7 @@ from gantk.ingest.parallel import ordered_map, usable_cpus
 from gantk.store import ImageStore
 
 CODE_BYTES = 16
+PARALLEL_FROM = 4096  # images: fewer hash faster in this process than workers start
 
 
 def sidecar(codes: Path) -> Path:
@@ -36,9 +37,6 @@ def sidecar(codes: Path) -> Path:
 
 def variants_path(codes: Path) -> Path:
     return Path(codes).with_suffix(".variants.npy")
-
-
-PARALLEL_FROM = 4096  # images: fewer hash faster in this process than workers start
 
 
 @dataclass(frozen=True)
