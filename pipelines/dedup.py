@@ -49,6 +49,8 @@ class CodesConfig(Config):
     batch_size: int = 512
     device: str = Field("auto", description="cpu, cuda or auto")
     variants: int = Field(6, description="alignment probes hashed per image (0-10)")
+    workers: int | None = Field(None, description="hashing processes on the CPU (default: "
+                                "the usable CPUs from 4,096 images on)")
 
 
 class DedupConfig(Config):
@@ -86,7 +88,7 @@ def hash_codes(context: AssetExecutionContext, config: CodesConfig,
     model = upstream_path(context.instance, AssetKey(HASH_MODEL))
     path = compute_codes(store, model, workspace.dedup_dir(SOURCE) / "codes",
                          batch_size=config.batch_size, device=config.device,
-                         variants=config.variants,
+                         variants=config.variants, workers=config.workers,
                          progress=log_progress(context.log.info, "hash codes"))
     return MaterializeResult(metadata={"path": MetadataValue.path(str(path)),
                                        "model": MetadataValue.path(str(model))})
