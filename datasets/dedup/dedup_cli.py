@@ -39,6 +39,8 @@ def dedup(
                                   help="stop once the codes stop getting more stable"),
     seed: int = typer.Option(0, "--seed"),
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:1, …"),
+    workers: int | None = typer.Option(None, "--workers", help="hashing processes on the CPU "
+                                       "[default: the usable CPUs from 4,096 images on]"),
     work_dir: Path | None = typer.Option(None, "--work-dir",
                                          help="keep the hash model and codes here"),
     overwrite: bool = typer.Option(False, "--overwrite", help="replace an existing DEST"),
@@ -51,7 +53,7 @@ def dedup(
                           bars=progress_bar, radius=radius, verify=verify,
                           threshold=threshold, thumb=thumb, variants=variants, sample=sample,
                           epochs=epochs, min_steps=min_steps, max_steps=max_steps,
-                          converge=converge, seed=seed, device=device,
+                          converge=converge, seed=seed, device=device, workers=workers,
                           overwrite=overwrite)
     typer.echo(summary.line())
 
