@@ -45,7 +45,10 @@ DEDUP_STORE = "lsun_bedrooms_dedup"
 class HashModelConfig(Config):
     sample: int = Field(50_000, description="images used to train the autoencoder")
     epochs: int = Field(20, description="passes over the sample")
-    min_steps: int = Field(2000, description="at least this many updates (small stores)")
+    min_steps: int = Field(300, description="at least this many updates")
+    max_steps: int | None = Field(None, description="at most this many updates (default: "
+                                  "the epochs, at least 2000)")
+    converge: bool = Field(True, description="stop once the codes stop getting more stable")
     seed: int = 0
     device: Device = Field(Device.auto, description="cpu, cuda or auto")
 
@@ -54,6 +57,8 @@ class CodesConfig(Config):
     batch_size: int = 512
     device: Device = Field(Device.auto, description="cpu, cuda or auto")
     variants: int = Field(6, description="alignment probes hashed per image (0-10)")
+    workers: int | None = Field(None, description="hashing processes on the CPU (default: "
+                                "the usable CPUs from 4,096 images on)")
 
 
 class DedupConfig(Config):
@@ -79,6 +84,7 @@ def hash_model(context: AssetExecutionContext, config: HashModelConfig,
     with one_line(HASH_MODEL):
         path = train_hash_model(store, workspace.dedup_dir(SOURCE), sample=config.sample,
                                 epochs=config.epochs, min_steps=config.min_steps,
+                                max_steps=config.max_steps, converge=config.converge,
                                 seed=config.seed, device=Device(config.device).value,
                                 progress=log_progress(context.log.info, "hash model"))
     # the settings as text: Dagster plots numbers across materializations
@@ -99,7 +105,7 @@ def hash_codes(context: AssetExecutionContext, config: CodesConfig,
         path = compute_codes(store, model, workspace.dedup_dir(SOURCE) / "codes",
                              batch_size=config.batch_size,
                              device=Device(config.device).value,
-                             variants=config.variants,
+                             variants=config.variants, workers=config.workers,
                              progress=log_progress(context.log.info, "hash codes"))
     return MaterializeResult(metadata={"path": MetadataValue.path(str(path)),
                                        "model": MetadataValue.path(str(model))})

@@ -22,7 +22,7 @@ from tests.conftest import write_store
 
 COPIES = {3: 40, 10: 41, 25: 42}  # original index -> index of its exact copy
 JPEG_OF = (7, 43)
-FAST = {"min_steps": 40, "epochs": 1, "device": "cpu"}
+FAST = {"max_steps": 40, "device": "cpu"}
 
 
 def photo_tiles(count: int = 40) -> list[np.ndarray]:
@@ -177,7 +177,7 @@ def test_near_pairs_match_brute_force():
 def test_cli_dedup(photo_store, tmp_path):
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     cmd = [sys.executable, "-m", "gantk", "dedup", str(photo_store), str(tmp_path / "out"),
-           "--report", str(tmp_path / "r.json"), "--min-steps", "30", "--epochs", "1",
+           "--report", str(tmp_path / "r.json"), "--max-steps", "30",
            "--device", "cpu"]
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
     assert proc.returncode == 0, proc.stderr
@@ -202,8 +202,8 @@ def test_ingest_with_dedup(tmp_path):
         (src / f"copy-{i:02d}.png").write_bytes((src / f"{i:02d}.png").read_bytes())
     dest = tmp_path / "store"
     cmd = [sys.executable, "-m", "gantk", "ingest", "folder", str(src), str(dest),
-           "--resolution", "32", "--workers", "1", "--dedup", "--dedup-set", "min_steps=30",
-           "--dedup-set", "epochs=1", "--dedup-set", "device=cpu"]
+           "--resolution", "32", "--workers", "1", "--dedup", "--dedup-set", "max_steps=30",
+           "--dedup-set", "device=cpu"]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300,
                           env={**os.environ, "OMP_NUM_THREADS": "1"})
     assert proc.returncode == 0, proc.stderr
@@ -267,3 +267,24 @@ def test_cli_defaults_match_library():
     dagster = {**CodesConfig().model_dump(), **DedupConfig().model_dump()}
     for name in ("radius", "verify", "threshold", "thumb", "variants"):
         assert cli[name] == lib[name] == dagster[name], name
+
+
+def test_codes_same_in_worker_processes(hash_model, photo_store, tmp_path):
+    one = compute_codes(photo_store, hash_model, tmp_path / "one.npy", device="cpu",
+                        workers=1)
+    two = compute_codes(photo_store, hash_model, tmp_path / "two.npy", device="cpu",
+                        workers=2, batch_size=5)  # 9 batches over 2 processes
+    assert np.array_equal(np.load(one), np.load(two))
+    assert np.array_equal(np.load(tmp_path / "one.variants.npy"),
+                          np.load(tmp_path / "two.variants.npy"))
+    assert json.loads((tmp_path / "two.json").read_text())["workers"] == 2
+
+
+def test_training_length_bounds(photo_store, torch_one_thread, tmp_path):
+    """`max_steps` caps training (and the floor with it); the probe set's stability is
+    measured and recorded; `converge=False` runs every step."""
+    model = train_hash_model(photo_store, tmp_path / "m", max_steps=30, device="cpu")
+    config = json.loads((model / "hash_model.json").read_text())
+    assert (config["steps"], config["budget"], config["converge"]) == (30, 30, True)
+    step, agreement = config["code_stability"][-1]
+    assert step == 30 and 0.5 < agreement <= 1

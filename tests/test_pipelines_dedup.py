@@ -41,7 +41,7 @@ def test_dedup_chain_materializes(tmp_path):
         build_graph().select(HASH_MODEL, HASH_CODES, DEDUP_STORE), instance=instance,
         resources=workspace,
         run_config={"ops": {HASH_MODEL: {"config": {"sample": DISTINCT + COPIES, "epochs": 1,
-                                                    "min_steps": 30, "device": "cpu"}},
+                                                    "max_steps": 30, "device": "cpu"}},
                             HASH_CODES: {"config": {"batch_size": 16, "device": "cpu"}}}})
     assert result.success
     meta = {e.materialization.asset_key.to_user_string(): e.materialization.metadata

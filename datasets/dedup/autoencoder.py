@@ -48,7 +48,8 @@ class HashAutoencoder(nn.Module):
         """Hinge on each code unit's sign: the corrupted input's pre-activation (per unit
         of weight norm) should sit at least `margin` on the clean input's side of 0."""
         norm = self.encoder.weight.norm(dim=1)
-        side = torch.sign(self.encoder(clean)).detach()
+        with torch.no_grad():  # a target only: no graph for its backward pass
+            side = torch.sign(self.encoder(clean))
         return torch.relu(margin - side * self.encoder(corrupted) / norm).mean()
 
     @torch.no_grad()

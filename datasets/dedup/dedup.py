@@ -35,16 +35,33 @@ def find_groups(store: ImageStore, codes: np.ndarray, radius: int = DEFAULT_RADI
     """Duplicate groups (ascending image indices, 2+ each; the first is kept).
 
     `variants` `(N, V, 16)`: the alignment-probe codes, also bucketed for candidates."""
+    _check_settings(radius, verify, thumb)
+    return _find_groups_timed(store, codes, radius, verify, threshold, crop, thumb, variants,
+                              progress, {})
+
+
+def _find_groups_timed(store: ImageStore, codes: np.ndarray, radius: int, verify: str,
+                       threshold: float, crop: float, thumb: int, variants: np.ndarray | None,
+                       progress: Progress | None, seconds: dict[str, float]
+                       ) -> list[np.ndarray]:
+    """find_groups' work, recording the seconds of its two stages in `seconds`."""
+    started = time.perf_counter()
+    groups = candidate_groups(np.asarray(codes), radius, variants)
+    seconds["bucket"] = round(time.perf_counter() - started, 3)
+    if verify == "pixels":
+        started = time.perf_counter()
+        groups = verify_groups(store, groups, threshold, crop, thumb, progress)
+        seconds["verify"] = round(time.perf_counter() - started, 3)
+    return groups
+
+
+def _check_settings(radius: int, verify: str, thumb: int) -> None:
     if not 0 <= radius <= MAX_RADIUS:
         raise GantkError(f"radius must be 0 to {MAX_RADIUS} bits, got {radius}")
     if thumb not in (1, 2, 4, 8, 16, 32):
         raise GantkError(f"thumb must divide 32 (2, 4, 8, 16 or 32), got {thumb}")
     if verify not in VERIFY:
         raise GantkError(f"unknown verify {verify!r}; use one of {', '.join(VERIFY)}")
-    groups = candidate_groups(np.asarray(codes), radius, variants)
-    if verify == "pixels":
-        groups = verify_groups(store, groups, threshold, crop, thumb, progress)
-    return groups
 
 
 def deduplicate(store: Path, codes: Path, dest: Path, *, report: Path | None = None,
@@ -63,8 +80,10 @@ def deduplicate(store: Path, codes: Path, dest: Path, *, report: Path | None = N
     code_array, code_info = load_codes(Path(codes), reader)
     probe_codes = load_variant_codes(Path(codes), reader.count)
     crop = _model_crop(code_info)
-    groups = find_groups(reader, code_array, radius, verify, threshold, crop, thumb,
-                         probe_codes)
+    _check_settings(radius, verify, thumb)
+    stage_seconds: dict[str, float] = {}
+    groups = _find_groups_timed(reader, code_array, radius, verify, threshold, crop, thumb,
+                                probe_codes, None, stage_seconds)
     removed = np.zeros(reader.count, bool)
     for group in groups:
         removed[group[1:]] = True
@@ -77,6 +96,8 @@ def deduplicate(store: Path, codes: Path, dest: Path, *, report: Path | None = N
     _write_store(reader, dest, removed, {**stats, "source_store": str(store.resolve()),
                                          "source_fingerprint": reader.meta.get("fingerprint")},
                  batch_size, progress)
+    stage_seconds["write"] = round(time.perf_counter() - started - sum(stage_seconds.values()),
+                                   3)
     report = Path(report) if report else dest / REPORT_NAME
     sheet = write_contact_sheet(Path(contact_sheet) if contact_sheet else
                                 report.with_suffix(".png"), reader, groups)
@@ -86,6 +107,7 @@ def deduplicate(store: Path, codes: Path, dest: Path, *, report: Path | None = N
         "store": str(store.resolve()), "dest": str(dest.resolve()),
         "codes": str(Path(codes).resolve()), "model": code_info.get("model"),
         "contact_sheet": str(sheet) if sheet else None, "seconds": round(seconds, 3),
+        "stage_seconds": stage_seconds,
         "settings": {"radius": radius, "verify": verify, "threshold": threshold,
                      "thumb": thumb, "variants": probe_codes.shape[1],
                      "keep": "first index of each group"}})

@@ -31,10 +31,16 @@ def dedup(
                                       help="reuse a trained hash model (skip training)"),
     sample: int = typer.Option(50_000, "--sample", help="images to train the hash model on"),
     epochs: int = typer.Option(20, "--epochs", help="passes over the training sample"),
-    min_steps: int = typer.Option(2000, "--min-steps",
-                                  help="train at least this many updates (small stores)"),
+    min_steps: int = typer.Option(300, "--min-steps",
+                                  help="train at least this many updates"),
+    max_steps: int | None = typer.Option(None, "--max-steps", help="train at most this many "
+                                         "updates [default: epochs over the sample, >= 2000]"),
+    converge: bool = typer.Option(True, "--converge/--no-converge",
+                                  help="stop once the codes stop getting more stable"),
     seed: int = typer.Option(0, "--seed"),
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:1, …"),
+    workers: int | None = typer.Option(None, "--workers", help="hashing processes on the CPU "
+                                       "[default: the usable CPUs from 4,096 images on]"),
     work_dir: Path | None = typer.Option(None, "--work-dir",
                                          help="keep the hash model and codes here"),
     overwrite: bool = typer.Option(False, "--overwrite", help="replace an existing DEST"),
@@ -46,7 +52,8 @@ def dedup(
     summary = dedup_store(store, dest, work_dir=work_dir, report=report, model=model,
                           bars=progress_bar, radius=radius, verify=verify,
                           threshold=threshold, thumb=thumb, variants=variants, sample=sample,
-                          epochs=epochs, min_steps=min_steps, seed=seed, device=device,
+                          epochs=epochs, min_steps=min_steps, max_steps=max_steps,
+                          converge=converge, seed=seed, device=device, workers=workers,
                           overwrite=overwrite)
     typer.echo(summary.line())
 

@@ -31,6 +31,14 @@ NOISE_CORRELATION = 0.1
 # Entropy-coded formats fail to decode when their data is random; the rest are checked.
 _SELF_CHECKING = {"JPEG", "MPO", "PNG", "GIF", "WEBP"}
 _SIXTEEN_BIT = {"I;16", "I;16B", "I;16L", "I;16N", "I"}
+# Pillow frees every image's pixel memory at once unless told to keep some blocks for
+# reuse. In a fresh worker process (ingest's start from a fork server) that costs ~35% more
+# CPU per decoded image than in a long-lived one (measured: benchmarks/ingest.py --parts,
+# docs/ingest.md), the time going to mapping and zeroing fresh pages. Keeping a few
+# blocks (at most one image each here: a few MB) closes it. PILLOW_BLOCKS_MAX, if
+# higher, wins.
+PIXEL_BLOCKS_KEPT = 16
+Image.core.set_blocks_max(max(Image.core.get_blocks_max(), PIXEL_BLOCKS_KEPT))
 
 Transform = Literal["center-crop", "pad"]
 Source = bytes | Path | Image.Image | np.ndarray

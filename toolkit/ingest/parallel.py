@@ -62,25 +62,44 @@ def _init_worker(parent_pid: int) -> None:
     threading.Thread(target=watch, daemon=True, name="gantk-parent-watch").start()
 
 
+class _Done:
+    """A result computed in this process, queued in order among the workers' futures."""
+
+    def __init__(self, value: Any):
+        self.value = value
+
+
 def ordered_map(fn: Callable[[T], R], items: Iterable[T], workers: int,
                 window: int | None = None, preload: tuple[str, ...] = ()) -> Iterator[R]:
     """`map(fn, items)` over `workers` processes (in this process when `workers <= 1`).
 
     `fn` must be picklable (a module-level function or a `functools.partial` of one);
     `preload` names modules the fork server imports once (when it first starts).
+    Workers take a while to start (a fresh interpreter importing `preload`): until the
+    first of them answers, this process works through the following items itself, so
+    start-up costs little wall time. The results are the same, in the same order.
     """
     if workers <= 1:
         for item in items:
             yield fn(item)
         return
     window = window or 4 * workers
-    pending: deque[Future[R]] = deque()
+    pending: deque[Future[R] | _Done] = deque()
     executor = ProcessPoolExecutor(max_workers=workers, mp_context=_context(preload),
                                    initializer=_init_worker, initargs=(os.getpid(),))
+    submitted: list[Future[R]] = []  # the first task of each worker
+    starting = True
     try:
         for item in items:
-            pending.append(executor.submit(fn, item))
-            if len(pending) >= window:
+            starting = starting and not any(f.done() for f in submitted)
+            if starting and len(submitted) >= workers:
+                pending.append(_Done(fn(item)))
+            else:
+                pending.append(executor.submit(fn, item))
+                if starting:
+                    submitted.append(pending[-1])
+            limit = 2 * window if starting else window  # this process helps a little
+            while pending and (isinstance(pending[0], _Done) or len(pending) >= limit):
                 yield _result(pending.popleft())
         while pending:
             yield _result(pending.popleft())
@@ -88,7 +107,9 @@ def ordered_map(fn: Callable[[T], R], items: Iterable[T], workers: int,
         executor.shutdown(wait=True, cancel_futures=True)
 
 
-def _result(future: Future[Any]) -> Any:
+def _result(future: Future[Any] | _Done) -> Any:
+    if isinstance(future, _Done):
+        return future.value
     try:
         return future.result()
     except BrokenProcessPool:

@@ -1,0 +1,52 @@
+"""The fast paths of de-duplication's training give the answers of the plain ones:
+separable warps equal grid sampling, and the convergence rule stops on a plateau.
+(Hashing in worker processes and the step bounds are tested in test_dedup.py, beside the
+trained model they share.)"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+
+def test_separable_affine_equals_grid_sample():
+    """The matrix form of a shift-and-zoom warp is grid_sample's bilinear border sampling."""
+    import torch.nn.functional as F
+
+    from gantk.datasets.dedup.corruption import affine
+
+    gen = torch.Generator().manual_seed(0)
+    x = torch.rand((16, 3, 32, 32), generator=gen, dtype=torch.float64) * 255
+    params = torch.stack([1 + 0.3 * (2 * torch.rand(16, generator=gen) - 1),
+                          *(0.4 * (2 * torch.rand((2, 16), generator=gen) - 1))], 1).double()
+    theta = torch.zeros(16, 2, 3, dtype=torch.float64)
+    theta[:, 0, 0] = theta[:, 1, 1] = params[:, 0]
+    theta[:, :, 2] = params[:, 1:]
+    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    want = F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
+    assert torch.allclose(affine(x, params), want, atol=1e-9)
+
+
+def test_blur_keeps_flat_images_flat():
+    from gantk.datasets.dedup.corruption import blur_matrices
+
+    rows = blur_matrices(torch.tensor([0.0, 0.3, 0.5, 2.0]), 32)
+    assert torch.allclose(rows.sum(dim=2), torch.ones(4, 32))  # weights sum to one
+
+
+def test_convergence_stops_on_a_plateau():
+    """The rule itself: stop when the last `window` checks gained less than `tolerance`."""
+    from gantk.datasets.dedup.autoencoder import HashAutoencoder
+    from gantk.datasets.dedup.convergence import StabilityProbe
+
+    crops = np.random.default_rng(0).integers(0, 256, (64, 32, 32, 3), dtype=np.uint8)
+    probe = StabilityProbe.from_crops(crops, "nearcopy", "image", 0, "cpu", window=2)
+    net = HashAutoencoder()
+    first = probe.agreement(net)
+    assert [probe.record(step, net) for step in (100, 200, 300)] == [False, False, True]
+    assert probe.history == [(s, round(first, 5)) for s in (100, 200, 300)]
+    climbing = StabilityProbe(probe.clean, probe.corrupted, window=1, tolerance=0.01)
+    climbing.history = [(100, first - 0.05)]
+    assert not climbing.record(200, net)  # gained 0.05 over one check: keep going
