@@ -5,6 +5,8 @@ codes of every image, and the de-duplicated store. Each is a thin call into
 `gantk.datasets.dedup` (imported inside the bodies, so the graph loads without torch).
 """
 
+from typing import Any
+
 from dagster import (
     AssetCheckSpec,
     AssetDep,
@@ -19,6 +21,7 @@ from dagster import (
 )
 from pydantic import Field
 
+from gantk.datasets.dedup import settings as S
 from gantk.pipelines.checks import DEDUP_CHECK, dedup_rate
 from gantk.pipelines.conventions import DEDUP_CODE_VERSION, OWNERS, Device
 from gantk.pipelines.failures import one_line
@@ -42,31 +45,34 @@ HASH_CODES = "lsun_hash_codes"
 DEDUP_STORE = "lsun_bedrooms_dedup"
 
 
+def _field(setting: S.Setting) -> Any:
+    """A run-config field with the setting's one home for default and help."""
+    return Field(setting.default, description=setting.help)
+
+
 class HashModelConfig(Config):
-    sample: int = Field(50_000, description="images used to train the autoencoder")
-    epochs: int = Field(20, description="passes over the sample")
-    min_steps: int = Field(300, description="at least this many updates")
-    max_steps: int | None = Field(None, description="at most this many updates (default: "
-                                  "the epochs, at least 2000)")
-    converge: bool = Field(True, description="stop once the codes stop getting more stable")
-    seed: int = 0
-    device: Device = Field(Device.auto, description="cpu, cuda or auto")
+    sample: int = _field(S.SAMPLE)
+    epochs: int = _field(S.EPOCHS)
+    min_steps: int = _field(S.MIN_STEPS)
+    max_steps: int | None = _field(S.MAX_STEPS)
+    converge: bool = _field(S.CONVERGE)
+    seed: int = _field(S.SEED)
+    device: Device = Field(Device(S.DEVICE.default), description="cpu, cuda or auto")
 
 
 class CodesConfig(Config):
     batch_size: int = 512
-    device: Device = Field(Device.auto, description="cpu, cuda or auto")
-    variants: int = Field(6, description="alignment probes hashed per image (0-10)")
-    workers: int | None = Field(None, description="hashing processes on the CPU (default: "
-                                "the usable CPUs from 4,096 images on)")
+    device: Device = Field(Device(S.DEVICE.default), description="cpu, cuda or auto")
+    variants: int = _field(S.VARIANTS)
+    workers: int | None = _field(S.WORKERS)
 
 
 class DedupConfig(Config):
     overwrite: bool = Field(True, description="replace an earlier de-duplicated store")
-    radius: int = Field(1, description="Hamming radius probed (0, 1 or 2 bits)")
-    verify: str = Field("pixels", description="pixels or none")
-    threshold: float = Field(0.93, description="min aligned thumbnail correlation")
-    thumb: int = Field(16, description="thumbnail side for verification")
+    radius: int = _field(S.RADIUS)
+    verify: str = _field(S.VERIFY)
+    threshold: float = _field(S.THRESHOLD)
+    thumb: int = _field(S.THUMB)
 
 
 def lsun_store(context: AssetExecutionContext):

@@ -251,22 +251,28 @@ def test_verification_aligns_shifted_copies():
     assert [m.tolist() for m in split_group(thumbs, 0.93, aligned)] == [[0, 1], [2]]
 
 
-def test_cli_defaults_match_library():
-    """The command line (which must not import numpy) and the Dagster assets' run config
-    repeat the library's defaults."""
+def test_every_face_reads_the_one_home_of_the_defaults():
+    """The library, the command line (which must not import numpy) and the Dagster assets'
+    run config all take every de-dup setting's default from gantk.datasets.dedup.settings."""
     import inspect
 
     from gantk.datasets.dedup import dedup_cli
+    from gantk.datasets.dedup import settings as S
     from gantk.datasets.dedup.codes import compute_codes as codes_fn
     from gantk.datasets.dedup.dedup import deduplicate as dedup_fn
-    from gantk.pipelines.dedup import CodesConfig, DedupConfig
+    from gantk.datasets.dedup.train import train_hash_model as train_fn
+    from gantk.pipelines.dedup import CodesConfig, DedupConfig, HashModelConfig
 
-    cli = {k: p.default.default for k, p in inspect.signature(dedup_cli.dedup).parameters.items()}
-    lib = {k: p.default for fn in (codes_fn, dedup_fn)
+    cli = {k: p.default for k, p in inspect.signature(dedup_cli.dedup).parameters.items()}
+    lib = {k: p.default for fn in (train_fn, codes_fn, dedup_fn)
            for k, p in inspect.signature(fn).parameters.items()}
-    dagster = {**CodesConfig().model_dump(), **DedupConfig().model_dump()}
-    for name in ("radius", "verify", "threshold", "thumb", "variants"):
-        assert cli[name] == lib[name] == dagster[name], name
+    dagster = {k: (v.value if hasattr(v, "value") else v)
+               for c in (HashModelConfig, CodesConfig, DedupConfig)
+               for k, v in c().model_dump().items()}
+    for name, setting in S.ALL.items():
+        assert cli[name].default == setting.default and cli[name].help == setting.help, name
+        assert lib[name] == setting.default, name
+        assert dagster[name] == setting.default, name
 
 
 def test_codes_same_in_worker_processes(hash_model, photo_store, tmp_path):

@@ -122,7 +122,8 @@ def test_torn_metrics_line_is_dropped_on_resume(run_copy):
 
 
 @pytest.mark.parametrize("option, detail", [
-    ({"bogus": 1}, "unknown option.*bogus"), ({"ngf": "abc"}, "ngf=.abc.: input should be a valid integer"),
+    ({"bogus": 1}, "unknown option.*bogus"),
+    ({"ngf": "abc"}, "ngf=.abc.: input should be a valid integer"),
     ({"ngf": -4}, "ngf=-4: input should be greater than or equal to 1"),
 ])
 def test_bad_model_options_are_one_line(small_store, tmp_path, option, detail):

@@ -20,9 +20,10 @@ from typing import Any
 import numpy as np
 
 from gantk.atomic import atomic_path, write_text_atomic
+from gantk.datasets.dedup import settings as S
 from gantk.datasets.dedup.crops import normalize
 from gantk.datasets.dedup.sample import iter_crops
-from gantk.datasets.dedup.variants import DEFAULT_VARIANTS, variant_params, warped_crops
+from gantk.datasets.dedup.variants import variant_params, warped_crops
 from gantk.errors import GantkError
 from gantk.ingest.parallel import ordered_map, usable_cpus
 from gantk.store import ImageStore
@@ -99,8 +100,8 @@ def hash_workers(count: int, device: str, workers: int | None) -> int:
 
 
 def compute_codes(store: Path, model: Path, out: Path, *, batch_size: int = 512,
-                  device: str = "auto", variants: int = DEFAULT_VARIANTS,
-                  workers: int | None = None,
+                  device: str = S.DEVICE.default, variants: int = S.VARIANTS.default,
+                  workers: int | None = S.WORKERS.default,
                   progress: Callable[[int, int | None], None] | None = None) -> Path:
     """Hash every image of `store` with the hash model at `model`; write codes to `out`
     (and, with `variants` > 0, the codes of that many alignment probes per image).

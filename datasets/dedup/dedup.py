@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from gantk.datasets.dedup import settings as S
 from gantk.datasets.dedup.buckets import MAX_RADIUS, candidate_groups
 from gantk.datasets.dedup.codes import load_codes, load_variant_codes
 from gantk.datasets.dedup.report import write_contact_sheet, write_report
@@ -21,9 +22,9 @@ from gantk.errors import GantkError
 from gantk.store import ImageStore, ImageStoreWriter, close_readers, is_store
 
 Progress = Callable[[int, int | None], None]
-DEFAULT_RADIUS = 1
-DEFAULT_VERIFY = "pixels"
-DEFAULT_THRESHOLD = 0.93
+DEFAULT_RADIUS = S.RADIUS.default
+DEFAULT_VERIFY = S.VERIFY.default
+DEFAULT_THRESHOLD = S.THRESHOLD.default
 REPORT_NAME = "dedup-report.json"
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import typer
 
 from gantk import hookimpl
+from gantk.datasets.dedup import settings as S
 
 
 def dedup(
@@ -19,28 +20,23 @@ def dedup(
     dest: Path = typer.Argument(..., help="ImageStore to write (the kept images)"),
     report: Path | None = typer.Option(None, "--report",
                                        help="JSON report path [default: DEST/dedup-report.json]"),
-    radius: int = typer.Option(1, "--radius", help="Hamming radius probed (0, 1 or 2 bits)"),
-    verify: str = typer.Option("pixels", "--verify",
-                               help="check each removal against the kept image: pixels|none"),
-    threshold: float = typer.Option(0.93, "--threshold",
-                                    help="min thumbnail correlation for --verify pixels"),
-    thumb: int = typer.Option(16, "--thumb", help="thumbnail side for --verify pixels (8/16/32)"),
-    variants: int = typer.Option(6, "--variants",
-                                 help="alignment probes hashed per image (shifts, zooms; 0-10)"),
+    radius: int = typer.Option(S.RADIUS.default, "--radius", help=S.RADIUS.help),
+    verify: str = typer.Option(S.VERIFY.default, "--verify", help=S.VERIFY.help),
+    threshold: float = typer.Option(S.THRESHOLD.default, "--threshold", help=S.THRESHOLD.help),
+    thumb: int = typer.Option(S.THUMB.default, "--thumb", help=S.THUMB.help),
+    variants: int = typer.Option(S.VARIANTS.default, "--variants", help=S.VARIANTS.help),
     model: Path | None = typer.Option(None, "--model",
                                       help="reuse a trained hash model (skip training)"),
-    sample: int = typer.Option(50_000, "--sample", help="images to train the hash model on"),
-    epochs: int = typer.Option(20, "--epochs", help="passes over the training sample"),
-    min_steps: int = typer.Option(300, "--min-steps",
-                                  help="train at least this many updates"),
-    max_steps: int | None = typer.Option(None, "--max-steps", help="train at most this many "
-                                         "updates [default: epochs over the sample, >= 2000]"),
-    converge: bool = typer.Option(True, "--converge/--no-converge",
-                                  help="stop once the codes stop getting more stable"),
-    seed: int = typer.Option(0, "--seed"),
-    device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:1, …"),
-    workers: int | None = typer.Option(None, "--workers", help="hashing processes on the CPU "
-                                       "[default: the usable CPUs from 4,096 images on]"),
+    sample: int = typer.Option(S.SAMPLE.default, "--sample", help=S.SAMPLE.help),
+    epochs: int = typer.Option(S.EPOCHS.default, "--epochs", help=S.EPOCHS.help),
+    min_steps: int = typer.Option(S.MIN_STEPS.default, "--min-steps", help=S.MIN_STEPS.help),
+    max_steps: int | None = typer.Option(S.MAX_STEPS.default, "--max-steps",
+                                         help=S.MAX_STEPS.help),
+    converge: bool = typer.Option(S.CONVERGE.default, "--converge/--no-converge",
+                                  help=S.CONVERGE.help),
+    seed: int = typer.Option(S.SEED.default, "--seed", help=S.SEED.help),
+    device: str = typer.Option(S.DEVICE.default, "--device", help=S.DEVICE.help),
+    workers: int | None = typer.Option(S.WORKERS.default, "--workers", help=S.WORKERS.help),
     work_dir: Path | None = typer.Option(None, "--work-dir",
                                          help="keep the hash model and codes here"),
     overwrite: bool = typer.Option(False, "--overwrite", help="replace an existing DEST"),

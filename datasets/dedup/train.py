@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from gantk.datasets.dedup import settings as S
 from gantk.datasets.dedup.crops import NORMALIZATIONS, normalize
 from gantk.datasets.dedup.sample import iter_crops, sample_indices
 from gantk.errors import GantkError
@@ -17,7 +18,6 @@ from gantk.store import ImageStore
 Progress = Callable[[int, int | None], None]
 # Chosen on benchmarks/dedup_training_length.py (see docs/dedup.md): a floor of steps, and
 # for small stores a ceiling that training reaches only while its codes still improve.
-DEFAULT_MIN_STEPS = 300
 SMALL_STORE_STEPS = 2000
 # A 128-image batch of a 3072-128 model is too small to split across threads: on two
 # cores shared with other work, two threads made a step 3.5x slower than one
@@ -25,12 +25,14 @@ SMALL_STORE_STEPS = 2000
 TRAIN_THREADS = 1
 
 
-def train_hash_model(store: Path, out_dir: Path, *, sample: int | None = 50_000,
-                     epochs: int = 20, seed: int = 0, device: str = "auto",
+def train_hash_model(store: Path, out_dir: Path, *, sample: int | None = S.SAMPLE.default,
+                     epochs: int = S.EPOCHS.default, seed: int = S.SEED.default,
+                     device: str = S.DEVICE.default,
                      progress: Progress | None = None, batch_size: int = 128,
                      lr: float = 1e-3, noise: float = 0.2, dropout: float = 0.2,
-                     min_steps: int = DEFAULT_MIN_STEPS, max_steps: int | None = None,
-                     converge: bool = True,
+                     min_steps: int = S.MIN_STEPS.default,
+                     max_steps: int | None = S.MAX_STEPS.default,
+                     converge: bool = S.CONVERGE.default,
                      normalization: str = "image",
                      corruption: str = "nearcopy", stability: float = 5.0,
                      margin: float = 1.0, crop: float = 1.0) -> Path:

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from gantk.datasets.dedup import settings as S
 from gantk.errors import GantkError
 
 SHIFT = 0.035  # of the side: the middle of the 2-5% shifts a near-copy typically has
 ZOOM = 0.06
-DEFAULT_VARIANTS = 6
+DEFAULT_VARIANTS = S.VARIANTS.default
 MAX_VARIANTS = 10
 
 

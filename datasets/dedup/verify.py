@@ -17,11 +17,12 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
+from gantk.datasets.dedup import settings as S
 from gantk.datasets.dedup.sample import iter_crops
 from gantk.store import ImageStore
 
 VERIFY = ("pixels", "none")
-DEFAULT_THUMB = 16  # chosen on benchmarks/dedup_quality.py: see docs/dedup.md
+DEFAULT_THUMB = S.THUMB.default  # chosen on benchmarks/dedup_quality.py: docs/dedup.md
 ALIGN_SHIFT, SHIFT_STEPS = 0.05, 5  # shifts up to 5% of the side each way, in 5 steps
 ALIGN_ZOOM, ZOOM_STEPS = 0.08, 3  # zooms 0.92 .. 1.08
 MARGIN = 2  # crop pixels left out at each border: warps repeat the border there
