@@ -32,7 +32,7 @@ ROWS = {
 }
 KNOWN = ("test", "labels_per_class", "draws", "val_draws", "val_size", "cs", "rows",
          "batch_size", "standardize", "kmeans_k", "kmeans_patches", "kmeans_iterations",
-         "bn_images", "report", "table", "keep_features", "grid", "fresh", "step")
+         "bn_images", "report", "table", "keep_features", "grid", "fresh")
 
 
 def _options(raw: dict[str, Any]) -> dict[str, Any]:
@@ -91,7 +91,7 @@ def run_probe(ctx: EvalContext) -> EvalResult:
     feats_dir = ctx.out_dir / "features"
     feats_dir.mkdir(parents=True, exist_ok=True)
     # Load once: a run still training may write a newer checkpoint meanwhile.
-    run = _load(ctx, opts.get("step")) if {"dcgan", "random"} & set(opts["rows"]) else None
+    run = ctx.load() if {"dcgan", "random"} & set(opts["rows"]) else None
     results = []
     for row in opts["rows"]:
         key = _row_key(row, ctx, opts, train, test, run)
@@ -142,22 +142,6 @@ def run_probe(ctx: EvalContext) -> EvalResult:
     return EvalResult(metrics=metrics, files=files, summary=md.split("\n\n")[0] + "\n" + "\n".join(
         f"  {r['name']}: test error {r['test_error']:.2f}" for r in results)
         + f"\n  best row: {best['name']}")
-
-
-def _load(ctx: EvalContext, step: Any):
-    """The run at checkpoint `step` (default: the latest)."""
-    if step is None:
-        return ctx.load()
-    from gantk.training.checkpoint import checkpoint_path, list_checkpoints
-    from gantk.training.runs import load_run
-
-    path = checkpoint_path(Path(ctx.run_dir), int(step))
-    if not path.is_file():
-        have = ", ".join(p.stem.split("-")[1].lstrip("0") or "0"
-                         for p in list_checkpoints(ctx.run_dir)) or "none"
-        raise ConfigError(f"svm-probe: {ctx.run_dir} has no checkpoint at step {step}; "
-                          f"steps saved: {have}")
-    return load_run(ctx.run_dir, device=ctx.device, checkpoint=path)
 
 
 PROTOCOL_OPTS = ("labels_per_class", "draws", "val_draws", "val_size", "cs", "standardize")
