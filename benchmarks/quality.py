@@ -89,8 +89,10 @@ class ReferenceSide:
 
     def __init__(self, data: Path) -> None:
         self.step = ReferenceStep("dcgan-pytorch", 32, 1, BATCH)
+        # the dataset reads whole batches (__getitems__), already collated
         loader = torch.utils.data.DataLoader(ImageStoreDataset(data), batch_size=BATCH,
                                              shuffle=True, drop_last=True,
+                                             collate_fn=lambda batch: batch,
                                              generator=torch.Generator().manual_seed(0))
         self.loader, self.batches = loader, iter(())
         self.seconds, self.steps = 0.0, 0
