@@ -148,7 +148,8 @@ def main() -> None:
     work = args.work or Path(tempfile.mkdtemp(prefix="gantk-quality-"))
     work.mkdir(parents=True, exist_ok=True)
     train, test = stores(work)
-    ours = GantkSide(train, work / "gantk-dcgan", parse_overrides(args.set))
+    ours = GantkSide(train, work / time.strftime("gantk-dcgan-%Y%m%d-%H%M%S"),
+                     parse_overrides(args.set))
     ref = ReferenceSide(train)
     print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs, torch threads "
           f"{torch.get_num_threads()}; {args.minutes} min each in {args.slices} slices")
