@@ -138,6 +138,9 @@ def test_scores_are_logged_with_their_cost_and_recorded(scored_run):
     said = [m for m in logged if m.startswith("step 3:")]
     assert said and "fid" in said[0] and "32 images" in said[0] and " s)" in said[0]
     assert [x["step"] for x in lines if "loss_d" in x] == [2, 4, 6]
+    # the loss curves read the logging windows and pass over the score lines
+    curves = run_eval("training-curves", run, kind="visualization", out_dir=run.parent / "tc")
+    assert curves.figures["training_curves"].is_file()
 
 
 def test_best_checkpoint_and_step_best(scored_run, tiny_net, tmp_path):
