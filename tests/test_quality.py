@@ -109,6 +109,32 @@ def test_scoring_settings_are_checked_before_work(overrides, message):
         check_request(RunRequest("dcgan", overrides=overrides))
 
 
+def test_a_live_generator_is_scored_in_process_with_one_feature_pass(small_store, tiny_net):
+    from gantk.evaluation.live import score_generator
+
+    torch.manual_seed(0)
+    g = torch.nn.Sequential(torch.nn.Linear(4, 32 * 32), torch.nn.Tanh(),
+                            torch.nn.Unflatten(1, (1, 32, 32)))
+    calls = []
+
+    def generate(z):
+        calls.append(len(z))
+        with torch.no_grad():
+            return g(z)
+
+    z = torch.randn(40, 4)
+    options = scoring(tiny_net)["eval_options"]
+    lasting: dict = {}
+    first = score_generator(["fid", "kid", "prdc"], generate, z, small_store,
+                            options={**options, "n": 40}, lasting=lasting)
+    assert calls == [16, 16, 8]  # 40 images generated once for all three evals
+    assert {"fid", "kid", "precision", "recall", "density", "coverage"} <= first.keys()
+    assert first["n"] == 40.0 and first["network"].startswith("net-")
+    again = score_generator(["fid"], generate, z, small_store, options={**options, "n": 40},
+                            lasting=lasting)
+    assert again["fid"] == pytest.approx(first["fid"])  # the fixed z set: same score
+
+
 # -- a scored run: best checkpoint, -o step=best, -o generator=raw|ema ---------------------
 
 
