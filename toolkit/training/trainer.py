@@ -29,7 +29,6 @@ from gantk.training.checkpoint import (
     checkpoint_path,
     latest_checkpoint,
     prune_checkpoints,
-    read_checkpoint,
     restore,
     save_checkpoint,
 )
@@ -232,21 +231,14 @@ class Trainer:
                              self._extra_modules())
         self.step = state["step"]
         torch.set_rng_state(rng["torch"])
-        self.best = self._recorded_best()
+        # the best score so far travels in every checkpoint, so resuming keeps comparing
+        # against what an uninterrupted run would
+        recorded = state.get("best")
+        self.best = recorded if recorded and recorded["metric"] == self.config.best_metric \
+            else None
         if self.world.is_main:
             self._truncate_metrics(self.step)
         self.log(f"resumed from {path} at step {self.step}")
-
-    def _recorded_best(self) -> dict[str, Any] | None:
-        """The best score kept so far, if it was reached by the step we resume from
-        (a later one will be reached again, identically)."""
-        path = best_path(self.run_dir)
-        if not self.config.best_metric or not path.is_file():
-            return None
-        best = read_checkpoint(path)[0]["state"].get("best")
-        if not best or best["metric"] != self.config.best_metric or best["step"] > self.step:
-            return None
-        return best
 
     def _truncate_metrics(self, step: int) -> None:
         """Drop metric lines written after the checkpoint we resume from."""
@@ -333,7 +325,7 @@ class Trainer:
         kept in the checkpoint as proof that the replicas agree); rank 0 writes."""
         path = checkpoint_path(self.run_dir, self.step)
         state = {"step": self.step, "config": json.loads(self.config.model_dump_json()),
-                 "time": time.time(), "world_size": self.world.size}
+                 "time": time.time(), "world_size": self.world.size, "best": self.best}
         if self.world.distributed:
             state["replica_digests"] = distributed.gather(
                 distributed.param_digest(self.generator, self.discriminator), self.world)
@@ -382,6 +374,8 @@ class Trainer:
         if metric is None or metric not in record:
             return
         value = float(record[metric])
+        if not math.isfinite(value):
+            return
         higher = next(s.higher_is_better for s in get_registry().evals() if metric in s.scores)
         if self.best is not None and not (value > self.best["value"] if higher
                                           else value < self.best["value"]):
