@@ -81,6 +81,7 @@ def _features(ctx: ScoreContext, name: str):
     opts = _options(ctx.options, name)
     network, size, rng = str(opts.get("network", "fid-helper")), opts.get("net_size"), \
         opts.get("net_range")
+    size = int(size) if size is not None else None
     net_range = tuple(float(v) for v in rng) if rng else None
     net = ctx.shared(("net", network, size, net_range), lambda: load_feature_net(
         network, ctx.device, size=size, net_range=net_range), lasting=True)
@@ -94,7 +95,8 @@ def _features(ctx: ScoreContext, name: str):
         with ctx.progress(f"{name}: generated images") as update:
             return fake_features(ctx.generate, ctx.z[:count], net, batch, update)
 
-    real_f = ctx.shared(("real", net.ident, net.size, n, ctx.seed, batch), real, lasting=True)
+    real_f = ctx.shared(("real", str(ctx.data), net.ident, net.size, n, ctx.seed), real,
+                        lasting=True)
     fake_f = ctx.shared(("fake", net.ident, net.size, len(real_f), batch),
                         lambda: fake(len(real_f)))
     ctx.describe(network=net.ident, n=float(len(real_f)))
