@@ -64,3 +64,32 @@ def tiny_run(tmp_path_factory) -> Path:
     store = write_store(root / "store", count=96)
     Trainer(make_config(tiny_layers(store)), root / "run", log=lambda m: None).fit()
     return root / "run"
+
+
+def tiny_torchscript(path: Path) -> Path:
+    """A real TorchScript feature network (3x16x16 -> 32 features), as a user would name
+    one with -o network=PATH: the suite's stand-in for InceptionV3 (torch marks jit
+    deprecated, hence the filter)."""
+    import warnings
+
+    import torch
+
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3, 2), torch.nn.ReLU(),
+                              torch.nn.AdaptiveAvgPool2d(2), torch.nn.Flatten())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        torch.jit.save(torch.jit.script(net), str(path))
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_net(tmp_path_factory) -> Path:
+    return tiny_torchscript(tmp_path_factory.mktemp("net") / "net.pt")
+
+
+def scoring(net: Path, **extra) -> dict:
+    """Config layers for fast in-training scores with the tiny network."""
+    return {"eval_n": 32, "eval_options": {"network": str(net), "net_size": 16,
+                                           "batch_size": 16, "subsets": 3,
+                                           "subset_size": 16}, **extra}

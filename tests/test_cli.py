@@ -11,7 +11,7 @@ import sys
 import pytest
 
 from tests.cli_helpers import gantk_in_process
-from tests.conftest import write_store
+from tests.conftest import scoring, write_store
 
 GANTK = [sys.executable, "-m", "gantk"]
 
@@ -63,6 +63,8 @@ def test_info_json(small_store):
     (["run", "dcgan", "--set", "architecture=zzz", "--data", "{store}"], "registered: dcgan"),
     (["run", "dcgan", "--set", "resolution=64", "--data", "{store}"], "holds 32x32"),
     (["run", "dcgan", "--log", "nope", "--data", "{store}"], "unknown tracker 'nope'"),
+    (["run", "dcgan", "--set", "best_metric=fid", "--data", "{store}"],
+     "best_metric 'fid' is not a score"),
     (["info", "{plain}"], "not an ImageStore"),
 ])
 def test_bad_input_is_one_line_exit_2(small_store, tmp_path, args, message, capsys):
@@ -95,15 +97,19 @@ def test_debug_shows_traceback():
 
 
 @pytest.mark.slow
-def test_run_and_resume_from_cli(small_store, tmp_path):
+def test_run_and_resume_from_cli(small_store, tiny_net, tmp_path):
     out = tmp_path / "run"
+    scores = json.dumps(scoring(tiny_net)["eval_options"])
     args = ["run", "dcgan", "--data", str(small_store), "--out", str(out), "--batch-size", "16",
             "--device", "cpu", "--seed", "1", "--set", "model.ngf=8", "--set", "model.ndf=8",
-            "--set", "checkpoint_every=2"]
+            "--set", "checkpoint_every=2", "--set", "eval_every=2", "--set", "eval_n=32",
+            "--set", f"eval_options={scores}", "--set", "best_metric=fid"]
     proc = _cli(*args, "--steps", "2", check=True)
     assert "samples" in proc.stdout and str(out) in proc.stdout
+    assert "step 2: fid" in proc.stderr and "best fid so far" in proc.stderr
     proc = _cli("run", "dcgan", "--resume", "--out", str(out), "--steps", "4", check=True)
-    assert "resumed from" in proc.stderr
+    assert "resumed from" in proc.stderr and "step 4: fid" in proc.stderr
     assert (out / "checkpoints" / "step-00000004.safetensors").is_file()
+    assert (out / "checkpoints" / "best.safetensors").is_file()
     cfg = json.loads((out / "config.json").read_text())
     assert cfg["steps"] == 4 and cfg["model"] == {"ngf": 8, "ndf": 8}

@@ -16,7 +16,7 @@ from gantk.evaluation.runner import run_eval
 from gantk.store import ImageStore
 from gantk.training.config import make_config
 from gantk.training.trainer import Trainer
-from tests.conftest import write_store
+from tests.conftest import tiny_torchscript, write_store
 
 PROBE = {"labels_per_class": 5, "draws": 3, "val_draws": 2, "val_size": 40,
          "kmeans_k": 16, "kmeans_patches": 2000, "kmeans_iterations": 5, "cs": [1e-3, 1e-2]}
@@ -147,22 +147,9 @@ def test_svm_probe_full_protocol_and_bad_options(trained, small_store, test_stor
         run_eval("svm-probe", trained, small_store, options={"test": "x", "colour": "red"})
 
 
-def _tiny_torchscript(path):
-    """A real TorchScript file, as a user would name one (torch marks jit deprecated)."""
-    import warnings
-
-    torch.manual_seed(0)
-    net = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3, 2), torch.nn.ReLU(),
-                              torch.nn.AdaptiveAvgPool2d(2), torch.nn.Flatten())
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", FutureWarning)
-        torch.jit.save(torch.jit.script(net), str(path))
-    return path
-
-
 def test_fid_and_kid_with_a_named_network_cache_real_statistics(trained, small_store, tmp_path,
                                                                  isolated_home):
-    net = _tiny_torchscript(tmp_path / "net.pt")
+    net = tiny_torchscript(tmp_path / "net.pt")
     opts = {"network": str(net), "n": 40, "net_size": 16, "batch_size": 16}
     fid = run_eval("fid", trained, small_store, device="cpu", options=opts).metrics["fid"]
     cached = list((isolated_home / "cache" / "fid").glob("*.npy"))

@@ -13,6 +13,7 @@ from gantk.training.checkpoint import latest_checkpoint, list_checkpoints, read_
 from gantk.training.config import make_config
 from gantk.training.runs import load_run
 from gantk.training.trainer import Trainer
+from tests.conftest import scoring
 
 
 def _train(layers, run_dir, resume=False, **override):
@@ -38,6 +39,46 @@ def test_resume_is_exact(tiny_config, tmp_path):
     assert [json.loads(x)["step"] for x in split] == [json.loads(x)["step"] for x in straight]
     for x, y in zip(straight, split):
         assert json.loads(x)["loss_d"] == pytest.approx(json.loads(y)["loss_d"], rel=1e-6)
+
+
+def _lines(run_dir, kind=None):
+    records = [json.loads(x) for x in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    return [r for r in records if r.get("kind") == kind]
+
+
+def test_resume_is_exact_with_ema_scores_and_best(tiny_config, tiny_net, tmp_path):
+    layers = {**tiny_config, **scoring(tiny_net, ema=0.9, eval_every=2, best_metric="fid",
+                                       keep_checkpoints=1)}
+    _train(layers, tmp_path / "straight", steps=8)
+    _train(layers, tmp_path / "split", steps=4)
+    _train(layers, tmp_path / "split", resume=True, steps=8)
+    a, b = _weights(tmp_path / "straight"), _weights(tmp_path / "split")
+    assert a.keys() == b.keys() and any(k.startswith("ema.module.") for k in a)
+    for key in a:
+        assert torch.equal(a[key], b[key]), key
+    # the EMA generator is an average of G, not a copy
+    pairs = [(a[k], a["ema.module." + k[len("generator."):]]) for k in a
+             if k.startswith("generator.") and a[k].is_floating_point()]
+    assert pairs and all(g.shape == e.shape for g, e in pairs)
+    assert not all(torch.equal(g, e) for g, e in pairs)
+    straight, split = _lines(tmp_path / "straight", "scores"), _lines(tmp_path / "split",
+                                                                     "scores")
+    assert [r["step"] for r in straight] == [2, 4, 6, 8] == [r["step"] for r in split]
+    for x, y in zip(straight, split):
+        assert x["network"] == y["network"] and x["n"] == y["n"] == 32.0
+        for key in ("fid", "kid", "precision", "recall", "density", "coverage"):
+            assert x[key] == pytest.approx(y[key], rel=1e-6, abs=1e-9), key
+    best = {run: read_checkpoint(tmp_path / run / "checkpoints" / "best.safetensors")
+            for run in ("straight", "split")}
+    assert best["straight"][0]["state"]["best"] == best["split"][0]["state"]["best"]
+    kept = best["straight"][0]["state"]["best"]
+    assert kept["metric"] == "fid" and kept["value"] == min(r["fid"] for r in straight)
+    assert kept["step"] == min(straight, key=lambda r: r["fid"])["step"]
+    for key in best["straight"][1]:
+        assert torch.equal(best["straight"][1][key], best["split"][1][key]), key
+    # keep_checkpoints=1 prunes step checkpoints, never the best one
+    assert [p.name for p in list_checkpoints(tmp_path / "straight")] == [
+        "step-00000008.safetensors"]
 
 
 def test_run_outputs(tiny_run):

@@ -40,7 +40,7 @@ def run_probe(ctx: EvalContext) -> EvalResult:
     data = P.prepare(ctx.data, opts, ctx.seed, ctx.device, ctx.out_dir, "svm-probe",
                      P.logger("svm-probe", started))
     # Load once: a run still training may write a newer checkpoint meanwhile.
-    run = _load(ctx, opts.get("step")) if {"dcgan", "random"} & set(opts["rows"]) else None
+    run = ctx.load() if {"dcgan", "random"} & set(opts["rows"]) else None
     results = []
     for row in opts["rows"]:
         extra = ({"checkpoint": str(run.checkpoint)} if row == "dcgan" else

@@ -29,9 +29,11 @@ def read_metrics(run_dir: Path) -> list[dict[str, float]]:
     if path.is_file():
         for line in path.read_text().splitlines():
             try:
-                records.append(json.loads(line))
+                record = json.loads(line)
             except json.JSONDecodeError:  # a line being written right now
                 continue
+            if "kind" not in record:  # logging windows; scores lines carry a "kind"
+                records.append(record)
     if not records:
         raise ConfigError(f"{path}: no logged metrics yet; train the run with `gantk run` "
                           "(it logs every log_every steps)")

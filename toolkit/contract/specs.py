@@ -6,7 +6,8 @@ import what they need when called.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import contextlib
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -79,7 +80,12 @@ class LossSpec:
 
 @dataclass
 class EvalContext:
-    """What an evaluation or visualization receives: a trained run and where to write."""
+    """What an evaluation or visualization receives: a trained run and where to write.
+
+    `step` picks the checkpoint (None: the latest, "best": checkpoints/best.safetensors,
+    or a step number) and `generator` the weights that generate ("ema" or "raw"; None:
+    the EMA generator when the run kept one). `gantk eval/viz -o step=… -o generator=…`
+    set them; plugins never see these two options."""
 
     run_dir: Path
     out_dir: Path
@@ -87,12 +93,53 @@ class EvalContext:
     options: dict[str, Any] = field(default_factory=dict)
     data: Path | None = None
     seed: int = 0
+    step: int | str | None = None
+    generator: str | None = None
 
     def load(self) -> Any:
         """The trained run (config, generator, discriminator) in eval mode on `device`."""
-        from gantk.training.runs import load_run
+        from gantk.training.runs import load_run, run_checkpoint
 
-        return load_run(self.run_dir, device=self.device)
+        return load_run(self.run_dir, device=self.device,
+                        checkpoint=run_checkpoint(self.run_dir, self.step),
+                        generator=self.generator)
+
+
+@dataclass
+class ScoreContext:
+    """What an eval's `score` receives: a live generator to score in-process (inside a
+    training, or a loaded run), no run directory and no files read twice.
+
+    `generate(z)` returns images in [-1, 1] for a batch of the fixed latent set `z`
+    (the same every evaluation, so scores compare step to step). Evals scored together
+    share `memo`: `shared(key, compute)` computes a value (the generated features) once
+    per evaluation; `shared(key, compute, lasting=True)` keeps it in `lasting`, which a
+    training hands to every evaluation (a feature network, the real features).
+    `describe(...)` records what produced the scores (network, N) beside them;
+    `progress(description)` yields `update(done, total)` (or None without a bar)."""
+
+    generate: Callable[[torch.Tensor], torch.Tensor]
+    z: torch.Tensor
+    data: Path
+    device: str
+    options: dict[str, Any] = field(default_factory=dict)
+    seed: int = 0
+    memo: dict[Hashable, Any] = field(default_factory=dict)
+    lasting: dict[Hashable, Any] = field(default_factory=dict)
+    about: dict[str, Any] = field(default_factory=dict)
+    bar: Callable[[str], contextlib.AbstractContextManager[Any]] | None = None
+
+    def shared(self, key: Hashable, compute: Callable[[], Any], lasting: bool = False) -> Any:
+        memo = self.lasting if lasting else self.memo
+        if key not in memo:
+            memo[key] = compute()
+        return memo[key]
+
+    def describe(self, **facts: Any) -> None:
+        self.about.update(facts)
+
+    def progress(self, description: str) -> contextlib.AbstractContextManager[Any]:
+        return self.bar(description) if self.bar else contextlib.nullcontext(None)
 
 
 @dataclass
@@ -120,6 +167,10 @@ class EvalSpec:
     `live(ctx, discriminator, step)` (optional) evaluates the discriminator a training
     holds right now, without a checkpoint, writing where `run` would; it must leave the
     module as it found it (an in-training evaluation).
+    `score(ScoreContext)` (optional) scores a live generator in-process, which lets a
+    training run the eval on a schedule (`--set eval_every=N`); `scores` names the metrics
+    it returns that may pick the best checkpoint (`--set best_metric=NAME`), each better
+    when higher if `higher_is_better`.
     """
 
     name: str
@@ -135,6 +186,8 @@ class EvalSpec:
     live: Callable[[EvalContext, Any, int], EvalResult] | None = None
     requires: tuple[str, ...] = ()
     options: type[BaseModel] | Callable[[], type[BaseModel]] | None = None
+    score: Callable[[ScoreContext], EvalResult] | None = None
+    scores: tuple[str, ...] = ()
 
     def runs_without_options(self) -> bool:
         """True when the plugin can run here with no options (what a demo can do)."""

@@ -67,6 +67,9 @@ def run_eval(name: str, run_dir: str | os.PathLike[str] | None,
         wanted = " ".join(f"--{o} VALUE" for o in missing)
         raise ConfigError(f"{spec.kind} {name!r} needs {wanted} (as a plugin option, "
                           f"e.g. -o {missing[0]}=VALUE)")
+    options = dict(options or {})
+    # which checkpoint and which generator: the core loads the run, plugins never see these
+    step, generator = options.pop("step", None), options.pop("generator", None)
     run_path = Path(run_dir) if run_dir is not None else None
     data_path = Path(data) if data is not None else None
     _check_needs(spec, run_path, data_path)
@@ -86,12 +89,17 @@ def run_eval(name: str, run_dir: str | os.PathLike[str] | None,
         from gantk.training.device import resolve_device
 
         device = str(resolve_device("auto"))
-    ctx = EvalContext(run_dir=run_path, out_dir=out, device=device, options=dict(options or {}),
-                      data=data_path, seed=seed)
+    ctx = EvalContext(run_dir=run_path, out_dir=out, device=device, options=options,
+                      data=data_path, seed=seed, step=step, generator=generator)
+    if run_path is not None and step is not None:
+        from gantk.training.runs import run_checkpoint
+
+        run_checkpoint(run_path, step)  # a missing checkpoint is refused before work
     result = spec.run(ctx)
     record = {"name": name, "kind": spec.kind, "run": str(run_path) if run_path else None,
               "data": str(data_path) if data_path else None, "options": ctx.options,
-              "seed": seed, **{k: _jsonable(v) for k, v in asdict(result).items()}}
+              "seed": seed, "step": step, "generator": generator,
+              **{k: _jsonable(v) for k, v in asdict(result).items()}}
     if spec.baseline_metric and spec.baseline is not None:
         value = result.metrics.get(spec.baseline_metric)
         record["baseline"] = {"metric": spec.baseline_metric, "value": spec.baseline,

@@ -26,6 +26,11 @@ def checkpoint_path(run_dir: Path, step: int) -> Path:
     return run_dir / "checkpoints" / f"step-{step:08d}.safetensors"
 
 
+def best_path(run_dir: str | os.PathLike[str]) -> Path:
+    """The best checkpoint by the run's `best_metric` (never pruned)."""
+    return Path(run_dir) / "checkpoints" / "best.safetensors"
+
+
 def list_checkpoints(run_dir: str | os.PathLike[str]) -> list[Path]:
     folder = Path(run_dir) / "checkpoints"
     if not folder.is_dir():
@@ -84,10 +89,13 @@ def _match_param_layout(optimizer: torch.optim.Optimizer) -> None:
 
 def save_checkpoint(path: Path, generator: torch.nn.Module, discriminator: torch.nn.Module,
                     optimizers: dict[str, torch.optim.Optimizer], state: dict[str, Any],
-                    rng: dict[str, torch.Tensor]) -> Path:
-    """Write everything needed to resume exactly, atomically."""
+                    rng: dict[str, torch.Tensor],
+                    extra: dict[str, torch.nn.Module] | None = None) -> Path:
+    """Write everything needed to resume exactly, atomically. `extra` modules (the EMA
+    generator as "ema") are kept under their name as prefix."""
     tensors: dict[str, torch.Tensor] = {}
-    for prefix, module in (("generator", generator), ("discriminator", discriminator)):
+    modules = {"generator": generator, "discriminator": discriminator, **(extra or {})}
+    for prefix, module in modules.items():
         for name, value in module.state_dict().items():
             tensors[f"{prefix}.{name}"] = value.detach().contiguous().cpu()
     optim_meta = {name: _optimizer_tensors(f"optim.{name}", opt, tensors)
@@ -170,13 +178,22 @@ def load_weights(module: torch.nn.Module, prefix: str, tensors: dict[str, torch.
                          "run that wrote it") from None
 
 
+def has_weights(tensors: dict[str, torch.Tensor], prefix: str) -> bool:
+    return any(k.startswith(prefix + ".") for k in tensors)
+
+
 def restore(path: Path, generator: torch.nn.Module, discriminator: torch.nn.Module,
-            optimizers: dict[str, torch.optim.Optimizer]) -> tuple[dict[str, Any],
-                                                                    dict[str, torch.Tensor]]:
-    """Load weights and optimizer state in place; returns (trainer state, RNG tensors)."""
+            optimizers: dict[str, torch.optim.Optimizer],
+            extra: dict[str, torch.nn.Module] | None = None) -> tuple[dict[str, Any],
+                                                                       dict[str, torch.Tensor]]:
+    """Load weights and optimizer state in place; returns (trainer state, RNG tensors).
+    An `extra` module the checkpoint lacks (EMA switched on at resume) keeps its state."""
     header, tensors = read_checkpoint(path)
     load_weights(generator, "generator", tensors, path)
     load_weights(discriminator, "discriminator", tensors, path)
+    for prefix, module in (extra or {}).items():
+        if has_weights(tensors, prefix):
+            load_weights(module, prefix, tensors, path)
     for name, opt in optimizers.items():
         try:
             _restore_optimizer(f"optim.{name}", opt, header["optimizers"][name], tensors)

@@ -13,6 +13,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from gantk.errors import ConfigError
 
+DEFAULT_EVALS = ("fid", "kid", "prdc")
+# `--set KEY=null` switches these off (elsewhere an absent value means "not given")
+OFF_VALUES = {"ema": 0.0, "eval_every": 0}
+
 
 class RunConfig(BaseModel):
     """Everything that determines a training run. Paper defaults (DCGAN, Radford et al.)."""
@@ -49,10 +53,24 @@ class RunConfig(BaseModel):
     sample_every: int = Field(100, gt=0)
     checkpoint_every: int = Field(500, gt=0)
     keep_checkpoints: int = Field(3, gt=0)
-    evals: list[str] = Field(default_factory=list)
+    ema: float = Field(0.0, ge=0, lt=1, description="EMA decay of the generator used for "
+                       "samples and scores (0: off)")
+    evals: list[str] = Field(default_factory=list, description="evals run every eval_every "
+                             "steps (default with eval_every: fid, kid, prdc)")
+    eval_every: int = Field(0, ge=0, description="score samples every N steps (0: never)")
+    eval_n: int = Field(2000, gt=1, description="images per in-training evaluation")
+    eval_options: dict[str, Any] = Field(default_factory=dict, description="options for the "
+                                         "in-training evals, e.g. network=PATH")
+    best_metric: str | None = Field(None, description="keep checkpoints/best.safetensors by "
+                                    "this score (e.g. fid)")
     trackers: list[str] = Field(default_factory=list, description="metric sinks besides "
                                 "metrics.jsonl, e.g. tensorboard, mlflow (gantk run --log NAME)")
     out: Path | None = None
+
+    @field_validator("ema", mode="before")
+    @classmethod
+    def _ema(cls, value: Any) -> Any:
+        return 0.0 if value is None or value is False else value
 
     @field_validator("device")
     @classmethod
@@ -77,6 +95,12 @@ class RunConfig(BaseModel):
 
     def d_lr(self) -> float:
         return self.lr_d if self.lr_d is not None else self.lr
+
+    def scored_evals(self) -> list[str]:
+        """The evals a training runs on its schedule (none when eval_every is 0)."""
+        if not self.eval_every:
+            return []
+        return list(self.evals) or list(DEFAULT_EVALS)
 
 
 def problems_text(exc: ValidationError) -> str:
@@ -133,7 +157,7 @@ def parse_overrides(pairs: list[str]) -> dict[str, Any]:
             known = ", ".join(sorted(RunConfig.model_fields))
             raise ConfigError(f"--set: unknown key {key!r}; known keys: {known}")
         else:
-            layer[key] = value
+            layer[key] = OFF_VALUES.get(key) if value is None else value
     return layer
 
 
@@ -149,11 +173,31 @@ def check_against_registry(config: RunConfig) -> None:
             registry.get(kind, name)
         except RegistryError as exc:
             problems.append(str(exc))
-    for name in config.evals:
+    if config.evals and not config.eval_every:
+        problems.append("evals run during training only: add --set eval_every=N (steps)")
+    scored, unavailable = [], {}
+    for name in config.scored_evals():
         try:
-            registry.eval(name)
+            spec = registry.eval(name)
         except RegistryError as exc:
             problems.append(str(exc))
+            continue
+        if spec.score is None:
+            live = ", ".join(s.name for s in registry.evals() if s.score) or "none"
+            problems.append(f"eval {name!r} cannot score a live generator, so it cannot run "
+                            f"during training; evals that can: {live}")
+        elif not config.eval_options and spec.unavailable and (why := spec.unavailable()):
+            unavailable.setdefault(why, []).append(name)
+        scored.append(spec)
+    for why, names in unavailable.items():
+        problems.append(f"evals {', '.join(names)} cannot run here: {why}; or give them "
+                        "options with --set eval_options='{...}' (e.g. a network PATH)")
+    if config.best_metric is not None and not problems:
+        offered = [m for spec in scored for m in spec.scores]
+        if config.best_metric not in offered:
+            have = ", ".join(offered) or "none: set eval_every=N"
+            problems.append(f"best_metric {config.best_metric!r} is not a score of the evals "
+                            f"run during training ({have}); pick one of them")
     problems += _tracker_problems(registry, config.trackers)
     if not problems:
         from gantk.contract.options import validate_options
@@ -163,6 +207,11 @@ def check_against_registry(config: RunConfig) -> None:
             validate_options(arch, "architecture", config.model)
         except ConfigError as exc:
             problems.append(f"{exc} (set them with --set model.KEY=VALUE)")
+        for spec in scored:  # the in-training evals share eval_options
+            try:
+                validate_options(spec, "eval", {"n": config.eval_n, **config.eval_options})
+            except ConfigError as exc:
+                problems.append(f"{exc} (set them with --set eval_options='{{...}}')")
         if config.resolution is not None and config.resolution not in arch.resolutions:
             sizes = ", ".join(map(str, arch.resolutions))
             problems.append(f"architecture {arch.name!r} cannot make {config.resolution}x"

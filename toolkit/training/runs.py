@@ -10,9 +10,17 @@ from pathlib import Path
 import torch
 from pydantic import ValidationError
 
-from gantk.errors import StoreError
+from gantk.errors import ConfigError, StoreError
 from gantk.home import runs_dir
-from gantk.training.checkpoint import latest_checkpoint, load_weights, read_checkpoint
+from gantk.training.checkpoint import (
+    best_path,
+    checkpoint_path,
+    has_weights,
+    latest_checkpoint,
+    list_checkpoints,
+    load_weights,
+    read_checkpoint,
+)
 from gantk.training.config import RunConfig, problems_text
 
 
@@ -26,6 +34,7 @@ class TrainedRun:
     discriminator: torch.nn.Module
     step: int
     checkpoint: Path
+    generator_kind: str = "raw"  # "ema": the generator holds the EMA weights
 
     def sample_z(self, n: int, seed: int = 0) -> torch.Tensor:
         from gantk.training.sampling import sample_z
@@ -54,25 +63,56 @@ def read_run_config(run_dir: str | os.PathLike[str]) -> RunConfig:
                          "--out NEW_DIR") from None
 
 
+def run_checkpoint(run_dir: str | os.PathLike[str], step: int | str | None) -> Path | None:
+    """The checkpoint `-o step=…` names: None (the latest), "best", or a step number."""
+    if step is None or step == "latest":
+        return None
+    if step == "best":
+        path = best_path(run_dir)
+        if not path.is_file():
+            raise ConfigError(f"step=best: {run_dir} has no best checkpoint; train with "
+                              "--set eval_every=N --set best_metric=fid to keep one")
+        return path
+    try:
+        number = int(step)
+    except (TypeError, ValueError):
+        raise ConfigError(f"step must be a step number, best or latest (got {step!r})") from None
+    path = checkpoint_path(Path(run_dir), number)
+    if not path.is_file():
+        have = ", ".join(str(int(p.stem.split("-")[1])) for p in list_checkpoints(run_dir))
+        raise ConfigError(f"{run_dir} has no checkpoint at step {number}; steps saved: "
+                          f"{have or 'none'}")
+    return path
+
+
 def load_run(run_dir: str | os.PathLike[str], device: str | torch.device = "cpu",
-             checkpoint: Path | None = None) -> TrainedRun:
-    """Rebuild the run's architecture from the registry and load its latest checkpoint."""
+             checkpoint: Path | None = None, generator: str | None = None) -> TrainedRun:
+    """Rebuild the run's architecture from the registry and load its latest checkpoint.
+    `generator` picks the weights that generate: "ema", "raw", or None (the EMA
+    generator where the checkpoint has one, else the raw one)."""
     from gantk.training.build import build_models
 
+    if generator not in (None, "ema", "raw"):
+        raise ConfigError(f"generator must be ema or raw (got {generator!r})")
     run_dir = Path(run_dir)
     config = read_run_config(run_dir)
     checkpoint = checkpoint or latest_checkpoint(run_dir)
     if checkpoint is None:
         raise StoreError(f"{run_dir} has no checkpoint yet; train it with `gantk run`")
     header, tensors = read_checkpoint(checkpoint)
-    generator, discriminator = build_models(config)
-    load_weights(generator, "generator", tensors, checkpoint)
+    has_ema = has_weights(tensors, "ema.module")
+    if generator == "ema" and not has_ema:
+        raise ConfigError(f"generator=ema: {checkpoint} holds no EMA generator (the run was "
+                          "trained with ema=0); use generator=raw")
+    kind = "ema" if has_ema and generator != "raw" else "raw"
+    g_net, discriminator = build_models(config)
+    load_weights(g_net, "ema.module" if kind == "ema" else "generator", tensors, checkpoint)
     load_weights(discriminator, "discriminator", tensors, checkpoint)
     device = torch.device(device)
-    generator.to(device).eval()
+    g_net.to(device).eval()
     discriminator.to(device).eval()
-    return TrainedRun(run_dir, config, generator, discriminator, header["state"]["step"],
-                      checkpoint)
+    return TrainedRun(run_dir, config, g_net, discriminator, header["state"]["step"],
+                      checkpoint, kind)
 
 
 def newest_run(preset: str | None = None) -> Path | None:

@@ -27,6 +27,7 @@ from gantk.store import read_metadata
 from gantk.training import distributed
 from gantk.training.build import build_models
 from gantk.training.checkpoint import (
+    best_path,
     checkpoint_path,
     latest_checkpoint,
     prune_checkpoints,
@@ -35,12 +36,14 @@ from gantk.training.checkpoint import (
 )
 from gantk.training.config import RunConfig, check_against_registry
 from gantk.training.data import EpochBatchSampler, ImageStoreDataset, make_loader, to_model_range
+from gantk.training.ema import EmaGenerator
 from gantk.training.recovery import apply_hyperparameters, remove_stale_temps, truncate_metrics
 from gantk.training.sampling import generate, sample_z
 from gantk.training.sinks import Sink, Sinks
 from gantk.training.trackers import open_trackers
 
 GRID_SIZE = 64
+EVAL_Z_OFFSET = 11  # the fixed latent set of in-training scores is drawn from seed + 11
 
 
 @dataclass
@@ -155,8 +158,14 @@ class Trainer:
         self._setup_compute()
         self.opt_g = self._adam(self.generator, self.config.lr)
         self.opt_d = self._adam(self.discriminator, self.config.d_lr())
+        # EMA of G's weights and buffers, for samples and scores only
+        self.ema = (EmaGenerator(self.generator, self.config.ema) if self.config.ema
+                    else None)
         self.noise = torch.Generator(device=self.device)
         self.step = 0
+        self.best: dict[str, Any] | None = None
+        self.last_scores: dict[str, float] = {}
+        self._score_memo: dict[Any, Any] = {}  # the feature network and real features
         if self.resume:
             self._restore()
         fixed = torch.Generator().manual_seed(self.config.seed + 7)
@@ -238,12 +247,21 @@ class Trainer:
         except RuntimeError:  # a device without fused kernels (or an older torch)
             return torch.optim.Adam(module.parameters(), foreach=True, **options)
 
+    def _extra_modules(self) -> dict[str, torch.nn.Module]:
+        return {"ema": self.ema.model} if self.ema else {}
+
     def _restore(self) -> None:
         path = latest_checkpoint(self.run_dir)
         state, rng = restore(path, self.generator, self.discriminator,
-                             {"generator": self.opt_g, "discriminator": self.opt_d})
+                             {"generator": self.opt_g, "discriminator": self.opt_d},
+                             self._extra_modules())
         self.step = state["step"]
         torch.set_rng_state(rng["torch"])
+        # the best score so far travels in every checkpoint, so resuming keeps comparing
+        # against what an uninterrupted run would
+        recorded = state.get("best")
+        self.best = recorded if recorded and recorded["metric"] == self.config.best_metric \
+            else None
         if self.world.is_main:  # drop metric lines written after that checkpoint
             truncate_metrics(self.run_dir / "metrics.jsonl", self.step)
         self.log(f"resumed from {path} at step {self.step}")
@@ -320,8 +338,15 @@ class Trainer:
         return self.loss.g_loss(gen_logits.float(), real_logits)
 
     # -- outputs ---------------------------------------------------------------------------
+    @property
+    def sampler(self) -> torch.nn.Module:
+        """The generator samples and scores come from: the EMA one when the run keeps it.
+        Sampling normalizes with batch statistics (as dcgan_code did), computed afresh
+        for the averaged weights, so the EMA's averaged BatchNorm buffers are not used."""
+        return self.ema.generator if self.ema else self.generator
+
     def save_samples(self, name: str) -> Path:
-        images = generate(self.generator, self.fixed_z)
+        images = generate(self.sampler, self.fixed_z)
         path = save_grid(images, self.run_dir / "samples" / f"{name}.png", nrow=8)
         self.sinks.image(self.step, name, path)
         return path
@@ -331,16 +356,68 @@ class Trainer:
         kept in the checkpoint as proof that the replicas agree); rank 0 writes."""
         path = checkpoint_path(self.run_dir, self.step)
         state = {"step": self.step, "config": json.loads(self.config.model_dump_json()),
-                 "time": time.time(), "world_size": self.world.size}
+                 "time": time.time(), "world_size": self.world.size, "best": self.best}
         if self.world.distributed:
             state["replica_digests"] = distributed.gather(
                 distributed.param_digest(self.generator, self.discriminator), self.world)
         if self.world.is_main:
-            save_checkpoint(path, self.generator, self.discriminator,
-                            {"generator": self.opt_g, "discriminator": self.opt_d}, state,
-                            {"torch": torch.get_rng_state()})
+            self._write_checkpoint(path, state)
             prune_checkpoints(self.run_dir, self.config.keep_checkpoints)
         return path
+
+    def _write_checkpoint(self, path: Path, state: dict[str, Any]) -> None:
+        save_checkpoint(path, self.generator, self.discriminator,
+                        {"generator": self.opt_g, "discriminator": self.opt_d}, state,
+                        {"torch": torch.get_rng_state()}, self._extra_modules())
+
+    # -- scores during training ------------------------------------------------------------
+    def evaluate(self) -> dict[str, Any]:
+        """Score the sampling generator with the run's evals (rank 0 only): on the fixed
+        latent set, against cached real features; recorded, logged, and kept as the best
+        checkpoint when it improves `best_metric`."""
+        from gantk.evaluation.live import score_generator
+
+        cfg = self.config
+        if not hasattr(self, "_eval_z"):
+            gen = torch.Generator().manual_seed(cfg.seed + EVAL_Z_OFFSET)
+            self._eval_z = sample_z(cfg.eval_n, cfg.nz, cfg.z_dist, gen, torch.device("cpu"))
+        sampler, device = self.sampler, self.device
+        start = time.perf_counter()
+        record = score_generator(cfg.scored_evals(), lambda z: generate(sampler, z.to(device)),
+                                 self._eval_z, cfg.data, str(device),
+                                 {"n": cfg.eval_n, **cfg.eval_options}, seed=0,
+                                 lasting=self._score_memo)
+        record.update(generator="ema" if self.ema else "raw",
+                      seconds=round(time.perf_counter() - start, 3))
+        self.sinks.scores(self.step, record)
+        self.last_scores = {k: v for k, v in record.items()
+                            if k in _SHOWN_SCORES and isinstance(v, float)}
+        shown = "  ".join(f"{k} {v:.4g}" for k, v in self.last_scores.items())
+        self.log(f"step {self.step}: {shown} ({record.get('n', cfg.eval_n):.0f} images, "
+                 f"network {record.get('network', '?')}, {record['seconds']:.1f} s)")
+        self._keep_if_best(record)
+        return record
+
+    def _keep_if_best(self, record: dict[str, Any]) -> None:
+        from gantk.contract.registry import get_registry
+
+        metric = self.config.best_metric
+        if metric is None or metric not in record:
+            return
+        value = float(record[metric])
+        if not math.isfinite(value):
+            return
+        higher = next(s.higher_is_better for s in get_registry().evals() if metric in s.scores)
+        if self.best is not None and not (value > self.best["value"] if higher
+                                          else value < self.best["value"]):
+            return
+        self.best = {"metric": metric, "value": value, "step": self.step,
+                     "higher_is_better": higher}
+        state = {"step": self.step, "config": json.loads(self.config.model_dump_json()),
+                 "time": time.time(), "world_size": self.world.size, "best": self.best}
+        self._write_checkpoint(best_path(self.run_dir), state)  # atomic, never pruned
+        self.log(f"best {metric} so far: {value:.4g} at step {self.step} -> "
+                 f"{best_path(self.run_dir)}")
 
     # -- the loop --------------------------------------------------------------------------
     def describe(self) -> str:
@@ -383,6 +460,8 @@ class Trainer:
             groups = self._batch_groups()
             while self.step < cfg.steps and not stopping:
                 stats = self.train_step(next(groups))
+                if self.ema:
+                    self.ema.update(self.generator, self.step)
                 self._watch.update(self.step, stats["loss_d"], stats["loss_g"])
                 window.add(stats)
                 self.step += 1
@@ -393,9 +472,9 @@ class Trainer:
                     stopping = distributed.any_rank(stop.requested, self.world, self.device)
                 elif not self.world.distributed:
                     stopping = stop.requested
-                if progress and main:
-                    progress(self.step, cfg.steps, last)
                 self._on_schedule()
+                if progress and main:
+                    progress(self.step, cfg.steps, {**last, **self.last_scores})
             return self._finish(last, interrupted=stopping)
         finally:
             stop.release()
@@ -416,6 +495,8 @@ class Trainer:
         cfg = self.config
         if self.step % cfg.sample_every == 0 and self.world.is_main:
             self.save_samples(f"step-{self.step:08d}")
+        if cfg.eval_every and self.step % cfg.eval_every == 0 and self.world.is_main:
+            self.evaluate()
         if self.step % cfg.checkpoint_every == 0:
             self._stop_if_nonfinite()
             self._last_checkpoint = self.save_checkpoint()
@@ -423,6 +504,10 @@ class Trainer:
     def _finish(self, last: dict[str, float], interrupted: bool) -> TrainResult:
         """A checkpoint of the final step (unless just written) and the final grid."""
         self._stop_if_nonfinite()
+        cfg = self.config
+        if (cfg.eval_every and self.step == cfg.steps and self.step % cfg.eval_every
+                and self.world.is_main):
+            self.evaluate()  # a finished run is always scored at its last step
         if self._last_checkpoint != checkpoint_path(self.run_dir, self.step):
             self._last_checkpoint = self.save_checkpoint()
         grid = self.run_dir / "samples" / "final.png"
@@ -466,6 +551,10 @@ class _MetricsWindow:
         record["images_per_s"] = self.steps * self.images_per_step / elapsed
         self._reset()
         return record
+
+
+# what the progress line shows of a score record
+_SHOWN_SCORES = ("fid", "kid", "precision", "recall", "density", "coverage")
 
 
 def _quiet(message: str) -> None:

