@@ -253,3 +253,14 @@ def test_default_feature_network_and_face_detector_live_together():
     features = net(images)
     assert features.shape == (3, 2048) and torch.isfinite(features).all()
     assert torch.allclose(net(images[:1]), features[:1], atol=1e-4)  # no batch coupling
+
+
+def test_scoring_keeps_the_best_by_fid_unless_told_otherwise():
+    from gantk.training.config import make_config, parse_overrides
+
+    assert make_config({"eval_every": 250}).best_metric == "fid"
+    assert make_config({"eval_every": 250, "evals": ["prdc"]}).best_metric is None
+    assert make_config({}).best_metric is None
+    off = make_config({"eval_every": 250}, parse_overrides(["best_metric=null"]))
+    assert off.best_metric == "none" and not off.keeps_best()
+    assert make_config({"eval_every": 250, "best_metric": "kid"}).best_metric == "kid"

@@ -9,13 +9,20 @@ import json
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from gantk.errors import ConfigError
 
 DEFAULT_EVALS = ("fid", "kid", "prdc")
 # `--set KEY=null` switches these off (elsewhere an absent value means "not given")
-OFF_VALUES = {"ema": 0.0, "eval_every": 0}
+OFF_VALUES = {"ema": 0.0, "eval_every": 0, "best_metric": "none"}
 
 
 class RunConfig(BaseModel):
@@ -62,10 +69,23 @@ class RunConfig(BaseModel):
     eval_options: dict[str, Any] = Field(default_factory=dict, description="options for the "
                                          "in-training evals, e.g. network=PATH")
     best_metric: str | None = Field(None, description="keep checkpoints/best.safetensors by "
-                                    "this score (e.g. fid)")
+                                    "this score (default with eval_every: fid when it is "
+                                    "scored; none: keep no best checkpoint)")
     trackers: list[str] = Field(default_factory=list, description="metric sinks besides "
                                 "metrics.jsonl, e.g. tensorboard, mlflow (gantk run --log NAME)")
     out: Path | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _best_by_fid(cls, data: Any) -> Any:
+        """Scoring during training keeps the best checkpoint by FID unless told otherwise."""
+        if (isinstance(data, dict) and data.get("eval_every") and data.get("best_metric") is None
+                and "fid" in (data.get("evals") or DEFAULT_EVALS)):
+            data = {**data, "best_metric": "fid"}
+        return data
+
+    def keeps_best(self) -> bool:
+        return self.best_metric not in (None, "none")
 
     @field_validator("ema", mode="before")
     @classmethod
@@ -192,7 +212,7 @@ def check_against_registry(config: RunConfig) -> None:
     for why, names in unavailable.items():
         problems.append(f"evals {', '.join(names)} cannot run here: {why}; or give them "
                         "options with --set eval_options='{...}' (e.g. a network PATH)")
-    if config.best_metric is not None and not problems:
+    if config.keeps_best() and not problems:
         offered = [m for spec in scored for m in spec.scores]
         if config.best_metric not in offered:
             have = ", ".join(offered) or "none: set eval_every=N"

@@ -71,7 +71,7 @@ def run_checkpoint(run_dir: str | os.PathLike[str], step: int | str | None) -> P
         path = best_path(run_dir)
         if not path.is_file():
             raise ConfigError(f"step=best: {run_dir} has no best checkpoint; train with "
-                              "--set eval_every=N --set best_metric=fid to keep one")
+                              "--set eval_every=N to keep one (best by fid)")
         return path
     try:
         number = int(step)

@@ -402,7 +402,7 @@ class Trainer:
         from gantk.contract.registry import get_registry
 
         metric = self.config.best_metric
-        if metric is None or metric not in record:
+        if not self.config.keeps_best() or metric not in record:
             return
         value = float(record[metric])
         if not math.isfinite(value):
