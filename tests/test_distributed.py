@@ -45,7 +45,7 @@ def _final(run_dir):
 def test_two_cpu_ranks_agree_and_resume_exactly(tmp_path):
     store = write_store(tmp_path / "store", count=64)
     common = ["run", "dcgan", "--data", str(store), "--batch-size", "8", "--device", "cpu",
-              *TINY]
+              *TINY, "--set", "ema=0.999"]
     straight, split = tmp_path / "straight", tmp_path / "split"
     proc = _gantk([*common, "--out", str(straight), "--steps", "4"], 2, via_launcher=True)
     assert "x 2 processes" in proc.stderr and proc.stdout.count("done: 4 steps") == 1
@@ -58,7 +58,7 @@ def test_two_cpu_ranks_agree_and_resume_exactly(tmp_path):
     state, weights = _final(straight)
     digests = state["replica_digests"]
     assert state["step"] == 4 and state["world_size"] == 2 and len(digests) == 2
-    # both ranks hold the weights rank 0 saved (the trained G, not the preset's EMA one)
+    # both ranks hold the weights rank 0 saved (the trained G, not the EMA one)
     run = load_run(straight, generator="raw")
     assert digests[0] == digests[1] == param_digest(run.generator, run.discriminator)
     # only rank 0 wrote: one metrics line per logging step, losses averaged over ranks
