@@ -72,6 +72,10 @@ def test_definitions_load():
     demo = defs.resolve_job_def("demo")
     assert demo.tags["gantk/steps"] == "300"
     assert "<" not in demo.description  # Markdown in the UI would swallow <tags>
+    # the demo stays a demo: no InceptionV3 over 10,000 images on a CPU
+    selected = {k.to_user_string() for k in demo.asset_layer.executable_asset_keys}
+    assert "trained_model" in selected and "viz_samples" in selected
+    assert not selected & {"eval_fid", "eval_kid", "eval_prdc"}
 
 
 def test_each_partition_depends_on_its_own_dataset_only():
