@@ -25,7 +25,7 @@ from tests.plugin_package import write_plugin_package
 
 REPO = Path(__file__).resolve().parents[1]
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
-GROUPS = {"ingest", "dedup", "train", "evaluate", "visualize"}
+GROUPS = {"ingest", "dedup", "train", "evaluate", "visualize", "experiments"}
 START_TIMEOUT_S = 240
 
 pytestmark = [
