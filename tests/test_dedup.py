@@ -275,6 +275,7 @@ def test_every_face_reads_the_one_home_of_the_defaults():
         assert dagster[name] == setting.default, name
 
 
+@pytest.mark.slow
 def test_codes_same_in_worker_processes(hash_model, photo_store, tmp_path):
     one = compute_codes(photo_store, hash_model, tmp_path / "one.npy", device="cpu",
                         workers=1)

@@ -64,6 +64,7 @@ def test_loading_plugins_stays_light(example_env):
     assert proc.returncode == 0, proc.stderr
 
 
+@pytest.mark.slow
 def test_example_package_own_tests_use_the_contract_checker(example_env):
     """The example's tests (gantk.testing.check_*) pass against the installed package."""
     tests = example_env.root / "src" / EXAMPLE.name / "tests"  # the copy pip built from

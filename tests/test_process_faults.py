@@ -159,6 +159,7 @@ def _store_started(dest: Path) -> bool:
         return False
 
 
+@pytest.mark.slow
 def test_sigterm_stops_an_ingest_like_ctrl_c(tmp_path):
     """docker stop during `gantk ingest`: what was read is kept, the same command resumes."""
     src, dest = tmp_path / "src", tmp_path / "dest"
@@ -193,6 +194,7 @@ def _image_folder(path: Path, count: int) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_ingest_over_the_file_size_limit_is_one_line_and_keeps_the_store(tmp_path):
     src = _image_folder(tmp_path / "src", 1100)  # 512-record commits of 3 KB images
     dest = tmp_path / "dest"

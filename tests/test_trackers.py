@@ -137,6 +137,7 @@ def test_jsonl_is_always_first_and_once():
     assert tracker_names(make_config({})) == ["jsonl"]
 
 
+@pytest.mark.slow
 def test_mlflow_run_in_the_run_directory_continues_on_resume(tiny_config, tmp_path):
     pytest.importorskip("mlflow")
     from mlflow.tracking import MlflowClient
