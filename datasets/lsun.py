@@ -54,7 +54,7 @@ def lsun_length(path: Path, options: dict[str, Any]) -> int:
 @hookimpl
 def register_datasets(register):
     register(DatasetSpec(
-        name="lsun", open=open_lsun, length=lsun_length, default_resolution=64,
+        name="lsun", open=open_lsun, length=lsun_length, default_resolution=64, dedup=True,
         description="LSUN's LMDB (e.g. bedroom_train_lmdb: hex ids -> WebP/JPEG bytes); "
                     "center crop, 64x64 by default",
     ))

@@ -171,12 +171,13 @@ def data_refusal(request: RunRequest) -> str | None:
 
 
 def training_store(workspace: Workspace, registry: Registry, dataset: str) -> tuple[str, Path]:
-    """The store a partition trains on (LSUN: the de-duplicated one when built)."""
+    """The store a partition trains on: the de-duplicated one, once built, for a source that
+    asks for de-duplication (`DatasetSpec.dedup`: LSUN, as in the paper)."""
     from gantk.pipelines.dedup import DEDUP_STORE
     from gantk.store import is_store
 
     _, store = store_of_dataset(workspace, registry, dataset)
-    if dataset == "lsun" and is_store(workspace.store(DEDUP_STORE)):
+    if registry.dataset(dataset).dedup and is_store(workspace.store(DEDUP_STORE)):
         return DEDUP_STORE, workspace.store(DEDUP_STORE)
     if not is_store(store):
         raise Failure(f"no ImageStore for dataset {dataset!r} at {store}; materialize "
