@@ -82,12 +82,19 @@ def register_evals(register):
 '''
 
 
+def write_installed_module(folder: Path, module: str, dist: str, entry: str,
+                           source: str) -> Path:
+    """A one-module distribution as an installer leaves it (module + dist-info with a
+    `gantk` entry point), in `folder` (put `folder` on sys.path or PYTHONPATH)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{module}.py").write_text(textwrap.dedent(source))
+    info = folder / f"{module}-1.0.dist-info"
+    info.mkdir(exist_ok=True)
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text(f"[gantk]\n{entry} = {module}\n")
+    return folder
+
+
 def write_plugin_package(folder: Path) -> Path:
     """Write the package into `folder` (put `folder` on sys.path or PYTHONPATH)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / f"{MODULE}.py").write_text(textwrap.dedent(PLUGIN_SOURCE))
-    info = folder / f"{MODULE}-1.0.dist-info"
-    info.mkdir(exist_ok=True)
-    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {DIST}\nVersion: 1.0\n")
-    (info / "entry_points.txt").write_text(f"[gantk]\ntestplugin = {MODULE}\n")
-    return folder
+    return write_installed_module(folder, MODULE, DIST, "testplugin", PLUGIN_SOURCE)

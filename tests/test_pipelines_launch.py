@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -21,15 +20,12 @@ import pytest
 from dagster import DagsterInstance, materialize
 from dagster._core.instance.ref import InstanceRef
 
+from tests.process_group import reset_sigint, stop_group
+
 REPO = Path(__file__).resolve().parents[1]
 DG = Path(sys.executable).with_name("dg")
 PARTITION = "dcgan|fashion-mnist"
 WAIT_S = 240
-
-
-def _reset_sigint() -> None:
-    # A background process inherits SIGINT ignored; the launch must stop on it.
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def _wait_for(pattern: str, root: Path, process: subprocess.Popen) -> Path:
@@ -63,18 +59,12 @@ def test_dg_launch_of_the_demo_trains_300_steps(tmp_path, isolated_home):
     with open(tmp_path / "dg-launch.log", "wb") as log:
         process = subprocess.Popen(command, cwd=REPO, env=env, stdout=log,
                                    stderr=subprocess.STDOUT, start_new_session=True,
-                                   preexec_fn=_reset_sigint)
+                                   preexec_fn=reset_sigint)
         try:
             config = _wait_for("runs/fashion-mnist/dcgan/*/config.json", isolated_home, process)
             steps = json.loads(config.read_text())["steps"]
         finally:
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGINT)
-            try:
-                process.wait(timeout=90)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+            stop_group(process, timeout=90)
     assert steps == 300, (tmp_path / "dg-launch.log").read_text()[-3000:]
     (run,) = instance.get_runs()[:1]
     assert run.job_name == "demo" and run.tags["gantk/steps"] == "300"

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -22,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from tests.plugin_package import write_plugin_package
+from tests.process_group import reset_sigint, stop_group
 
 REPO = Path(__file__).resolve().parents[1]
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
@@ -42,11 +42,6 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _reset_sigint() -> None:
-    # A background process inherits SIGINT ignored; dagster dev needs it to shut down.
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-
 @contextmanager
 def dagster_dev(tmp_path: Path, command: list[str]):
     """Start `command` (dagster dev / dg dev) in its own process group; stop the group."""
@@ -59,16 +54,11 @@ def dagster_dev(tmp_path: Path, command: list[str]):
                                                         os.environ.get("PYTHONPATH")]))}
     log = open(tmp_path / "dagster-dev.log", "wb")  # noqa: SIM115
     proc = subprocess.Popen(command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
-                            start_new_session=True, preexec_fn=_reset_sigint)
+                            start_new_session=True, preexec_fn=reset_sigint)
     try:
         yield proc
     finally:
-        os.killpg(proc.pid, signal.SIGINT)
-        try:
-            proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        stop_group(proc, timeout=60)
         log.close()
 
 

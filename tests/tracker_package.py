@@ -7,8 +7,9 @@ opened; `broken-scalars` records to RUN/broken.jsonl but raises on its first sca
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
+
+from tests.plugin_package import write_installed_module
 
 MODULE = "gantk_tracker_testplugin"
 DIST = "gantk-tracker-testplugin"
@@ -69,10 +70,4 @@ def register_trackers(register):
 
 def write_tracker_package(folder: Path) -> Path:
     """Write the package into `folder` (put `folder` on sys.path)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / f"{MODULE}.py").write_text(textwrap.dedent(PLUGIN_SOURCE))
-    info = folder / f"{MODULE}-1.0.dist-info"
-    info.mkdir(exist_ok=True)
-    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {DIST}\nVersion: 1.0\n")
-    (info / "entry_points.txt").write_text(f"[gantk]\ntrackertest = {MODULE}\n")
-    return folder
+    return write_installed_module(folder, MODULE, DIST, "trackertest", PLUGIN_SOURCE)
