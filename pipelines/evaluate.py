@@ -13,13 +13,11 @@ from dagster import (
     AssetExecutionContext,
     AssetKey,
     AssetsDefinition,
-    Config,
     MaterializeResult,
     MetadataValue,
     MultiPartitionsDefinition,
     asset,
 )
-from pydantic import Field
 
 from gantk.contract.describe import eval_description
 from gantk.contract.registry import Registry, get_registry
@@ -27,6 +25,7 @@ from gantk.contract.specs import EvalSpec
 from gantk.pipelines.automation import follow_model
 from gantk.pipelines.checks import above_baseline, baseline_spec
 from gantk.pipelines.conventions import EVAL_CODE_VERSION, OWNERS, Device, model_tags, tag
+from gantk.pipelines.eval_config import chosen_options, eval_config_class
 from gantk.pipelines.failures import one_line
 from gantk.pipelines.ingest import asset_name
 from gantk.pipelines.metadata import READABLE_PX, floats, png_markdown, upstream_path
@@ -38,16 +37,6 @@ GROUPS = {"eval": "evaluate", "visualization": "visualize"}
 PREFIXES = {"eval": "eval", "visualization": "viz"}
 
 
-class EvalConfig(Config):
-    """Run config of an evaluation or visualization (the knobs of `gantk eval`)."""
-
-    options: list[str] = Field(default_factory=list, description="plugin options key=value")
-    data: str | None = Field(None, description="ImageStore to use; default: the store the "
-                             "model was trained on")
-    device: Device = Field(Device.auto, description="cpu, cuda or auto")
-    seed: int = 0
-
-
 def eval_asset_key(spec: EvalSpec) -> AssetKey:
     return AssetKey(f"{PREFIXES[spec.kind]}_{asset_name(spec.name)}")
 
@@ -55,6 +44,7 @@ def eval_asset_key(spec: EvalSpec) -> AssetKey:
 def eval_asset(spec: EvalSpec, partitions: MultiPartitionsDefinition) -> AssetsDefinition:
     key = eval_asset_key(spec)
     deps = [MODEL_KEY, *([store_dep()] if "data" in spec.needs else [])]
+    config_class = eval_config_class(spec)
 
     @asset(key=key, group_name=GROUPS[spec.kind], partitions_def=partitions,
            deps=deps, pool="gpu", kinds={"pytorch"}, owners=OWNERS,
@@ -63,11 +53,10 @@ def eval_asset(spec: EvalSpec, partitions: MultiPartitionsDefinition) -> AssetsD
                  "gantk/needs_data": str("data" in spec.needs).lower()},
            check_specs=baseline_spec(key, spec, partitions),
            description=eval_description(get_registry(), spec))
-    def _evaluate(context: AssetExecutionContext, config: EvalConfig,
+    def _evaluate(context: AssetExecutionContext, config: config_class,
                   workspace: Workspace) -> MaterializeResult:
         from gantk.contract.registry import get_registry
         from gantk.evaluation.runner import eval_dir, run_eval
-        from gantk.training.config import parse_options
 
         run_dir = upstream_path(context.instance, MODEL_KEY, "run_dir", context.partition_key)
         dataset, architecture = partition_dims(context)
@@ -77,7 +66,7 @@ def eval_asset(spec: EvalSpec, partitions: MultiPartitionsDefinition) -> AssetsD
                 workspace, get_registry(), dataset)[1]
         with one_line(key.to_user_string()):
             result = run_eval(spec.name, run_dir, data=data,
-                              options=parse_options(config.options),
+                              options=chosen_options(spec, config),
                               device=Device(config.device).value, seed=config.seed,
                               kind=spec.kind)
         out = eval_dir(run_dir, spec.name)

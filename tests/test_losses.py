@@ -10,8 +10,9 @@ import torch
 
 from gantk.contract.registry import get_registry
 from gantk.contract.specs import LossSpec
-from gantk.training.config import make_config
-from gantk.training.trainer import Trainer
+from gantk.store import read_metadata
+from gantk.training.config import make_config, parse_overrides
+from gantk.training.trainer import Trainer, resolve_config
 
 LOG2 = math.log(2.0)
 
@@ -200,3 +201,44 @@ def test_trainer_passes_real_logits_only_when_asked(base, small_store, tmp_path)
     with torch.no_grad():  # D's logits on the same real batch after the D update
         expected = trainer.discriminator(trainer._real(batch)).float()
     assert torch.allclose(real_logits, expected, atol=1e-5)
+
+
+def test_loss_options_configure_the_loss_the_trainer_uses(small_store, tmp_path):
+    """`--set loss.gp_weight=… --set loss.critic_steps=…` reach the penalty and the critic
+    schedule (steps per epoch too); the defaults are the paper's."""
+    config = make_config({"data": str(small_store), "loss": "wgan-gp", "batch_size": 8,
+                          "steps": 1, "device": "cpu", "model": {"ngf": 8, "ndf": 8,
+                                                                 "d_batchnorm": False}},
+                         parse_overrides(["loss.gp_weight=2.5", "loss.critic-steps=2"]))
+    assert config.loss_options == {"gp_weight": 2.5, "critic-steps": 2}
+    trainer = Trainer(config, tmp_path / "run", log=lambda m: None)
+    assert trainer.loss.critic_steps == 2
+    critic = _Linear(1.0)  # ||w|| = 2: the penalty is the weight times (2 - 1)^2
+    real, fake = torch.randn(3, 1, 2, 2), torch.randn(3, 1, 2, 2)
+    assert trainer.loss.penalty(critic, real, fake).item() == pytest.approx(2.5)
+    assert _loss("wgan-gp").penalty(critic, real, fake).item() == pytest.approx(10.0)
+    by_epoch = config.model_copy(update={"steps": None, "epochs": 1})
+    images = read_metadata(small_store)["count"]
+    assert resolve_config(by_epoch).steps == math.ceil(images // 8 / 2)
+
+
+@pytest.mark.parametrize(("loss", "setting", "message"), [
+    ("wgan-gp", "loss.gp_weight=abc", "loss 'wgan-gp': gp_weight='abc': input should be a "
+                                      "valid number"),
+    ("wgan-gp", "loss.gp_weight=0", "gp_weight=0: input should be greater than 0"),
+    ("wgan-gp", "loss.lambda=3", "unknown option(s) lambda; known options: gp_weight: float "
+                                 "= 10.0, critic_steps: int = 5"),
+    ("ragan", "loss.weight=3", "loss 'ragan' takes no options (given: weight)"),
+])
+def test_bad_loss_option_is_one_line_before_any_work(loss, setting, message, small_store,
+                                                     tmp_path, capsys):
+    from tests.cli_helpers import gantk_in_process
+
+    out = tmp_path / "run"
+    code, _, err = gantk_in_process(capsys, "run", "dcgan", "--data", small_store, "--out",
+                                    out, "--steps", "1", "--set", f"loss={loss}", "--set",
+                                    setting)
+    assert code == 2
+    (line,) = err.strip().splitlines()
+    assert message in line and "--set loss.KEY=VALUE" in line
+    assert not out.exists()

@@ -56,14 +56,15 @@ def check_architecture(name: str, resolution: int = 32, channels: int = 1, nz: i
     return generator, discriminator
 
 
-def check_loss(name: str) -> None:
+def check_loss(name: str, options: dict[str, Any] | None = None) -> None:
     """`d_loss`, `g_loss` (with the real logits when the loss asks for them) and the
-    penalty return finite scalars that are differentiable in their inputs."""
+    penalty return finite scalars that are differentiable in their inputs, for the loss
+    configured by `options` (its defaults when None)."""
     import torch
 
-    from gantk.contract.registry import get_registry
+    from gantk.contract.losses import configured_loss
 
-    spec = get_registry().loss(name)
+    spec = configured_loss(name, options)
     what = _what("loss", name)
     if not isinstance(spec.critic_steps, int) or spec.critic_steps < 1:
         checks._fail(what, f"critic_steps is {spec.critic_steps!r}, expected an int >= 1")

@@ -67,6 +67,10 @@ class LossSpec:
     `needs_real_logits=True` asks for D's logits on the step's real images in the
     generator step too: then the trainer calls `g_loss(fake_logits, real_logits)` (the
     relativistic family); other losses cost no extra forward pass.
+    `options` validates `config.loss_options` (`--set loss.KEY=VALUE`) and
+    `configure(spec, options)` returns the loss the trainer uses with the parsed options
+    applied (e.g. a penalty weight bound with `functools.partial`); a loss without
+    `options` takes none.
     """
 
     name: str
@@ -76,6 +80,8 @@ class LossSpec:
     critic_steps: int = 1
     description: str = ""
     needs_real_logits: bool = False
+    options: type[BaseModel] | Callable[[], type[BaseModel]] | None = None
+    configure: Callable[[LossSpec, Any], LossSpec] | None = None
 
 
 @dataclass

