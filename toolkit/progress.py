@@ -18,6 +18,10 @@ from rich.progress import (
 
 console = Console(stderr=True)
 
+# what long work takes to show progress: `bars(description)` is a context manager giving
+# `update(done, total, fields=None)` (progress_bar, a Dagster log, or a test's recorder)
+Bars = Callable[[str], contextlib.AbstractContextManager[Callable[..., None]]]
+
 
 PLAIN_INTERVAL_S = 15.0
 

@@ -8,7 +8,7 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gantk.datasets.dedup.codes import compute_codes
 from gantk.datasets.dedup.dedup import check_dest, deduplicate
@@ -16,8 +16,10 @@ from gantk.datasets.dedup.summary import DedupSummary
 from gantk.datasets.dedup.train import train_hash_model
 from gantk.errors import GantkError
 
+if TYPE_CHECKING:
+    from gantk.progress import Bars
+
 MODEL_DIR = "hash-model"  # inside DEST when no work_dir is given: the model stays reusable
-Bars = Callable[[str], contextlib.AbstractContextManager[Callable[..., None]]]
 
 
 def _options_of(fn: Callable[..., Any]) -> set[str]:

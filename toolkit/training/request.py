@@ -11,17 +11,19 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gantk.errors import ConfigError
 from gantk.training.config import RunConfig, check_against_registry, make_config, parse_overrides
+
+if TYPE_CHECKING:
+    from gantk.progress import Bars
 
 # Without data, a run trains on the embedded demo data for a budget that fits about
 # 5 minutes on 2 CPU cores; pass steps (or data) for a full-length run.
 DEMO_STEPS = 500
 FLAGS = ("steps", "batch_size", "device", "seed")
 # `bar(description)` yields `update(done, total, fields=None)`, like gantk.progress.progress_bar
-Bars = Callable[[str], contextlib.AbstractContextManager[Any]]
 
 
 @dataclass
