@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gantk import hookimpl
+from gantk.contract.options import lazy
 from gantk.contract.specs import DatasetSpec, Record
 from gantk.errors import GantkError
 
@@ -107,4 +108,5 @@ def register_datasets(register):
         default_resolution=32,
         description="CIFAR-10 python batches (folder or .tar.gz), labeled; "
                     "option split=train|test|all",
+        options=lazy("gantk.datasets.lib.options:Cifar10Options"),
     ))

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from gantk import hookimpl
+from gantk.contract.options import lazy
 from gantk.contract.specs import DatasetSpec, Record
 
 
@@ -34,4 +35,5 @@ def register_datasets(register):
         default_resolution=32, channels=1, transform="center-crop",
         default_path=sklearn_location, demo_rank=1,
         description="scikit-learn's 8x8 digits, upscaled (no SRC needed)",
+        options=lazy("gantk.datasets.lib.options:NoOptions"),
     ))

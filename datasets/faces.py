@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from gantk import hookimpl
+from gantk.contract.options import lazy
 from gantk.contract.specs import DatasetSpec, Record, Skipped
 from gantk.datasets.lib.celeba import celeba_classes, celeba_length, image_folder, open_celeba
 from gantk.datasets.lib.face_detect import detect_faces, face_settings
@@ -47,4 +48,5 @@ def register_datasets(register):
         crops=detect_faces, default_resolution=64,
         description="photos -> OpenCV Haar face crops (options min_size, margin), or the "
                     "CelebA layout (img_align_celeba/ + list files; options split, label)",
+        options=lazy("gantk.datasets.lib.options:FacesOptions"),
     ))

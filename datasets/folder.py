@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from gantk import hookimpl
+from gantk.contract.options import lazy
 from gantk.contract.specs import DatasetSpec, Record
 from gantk.datasets.lib.files import image_files, source_key
 from gantk.errors import GantkError
@@ -49,4 +50,5 @@ def register_datasets(register):
         length=lambda path, options: len(image_files(path)),
         description="any folder tree of images (jpg, png, webp, gif, bmp, tiff, …); "
                     "option labels=true labels by first-level sub-folder",
+        options=lazy("gantk.datasets.lib.options:FolderOptions"),
     ))

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gantk import hookimpl
+from gantk.contract.options import lazy
 from gantk.contract.specs import DatasetSpec, Record
 from gantk.errors import GantkError
 
@@ -96,4 +97,5 @@ def register_datasets(register):
             transform="pad", default_path=default, demo_rank=rank,
             description=f"{name} IDX files (train/t10k images+labels, .gz or plain); "
                         "option split=train|test|all",
+            options=lazy("gantk.datasets.lib.options:IdxOptions"),
         ))

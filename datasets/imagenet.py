@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from gantk import hookimpl
+from gantk.contract.options import lazy
 from gantk.contract.specs import DatasetSpec, Record, Skipped
 from gantk.datasets.lib.files import image_files, is_hidden, is_image_name, source_key
 from gantk.errors import GantkError
@@ -127,4 +128,5 @@ def register_datasets(register):
         classes=imagenet_classes, default_resolution=32,
         description="ILSVRC2012 train/<wnid>/*.JPEG or ILSVRC2012_img_train.tar (tar of "
                     "class tars, streamed); labels from sorted wnids; 32x32 by default",
+        options=lazy("gantk.datasets.lib.options:ImagenetOptions"),
     ))

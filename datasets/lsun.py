@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from gantk import hookimpl
+from gantk.contract.options import lazy
 from gantk.contract.specs import DatasetSpec, Record
 from gantk.errors import GantkError
 
@@ -57,4 +58,5 @@ def register_datasets(register):
         name="lsun", open=open_lsun, length=lsun_length, default_resolution=64, dedup=True,
         description="LSUN's LMDB (e.g. bedroom_train_lmdb: hex ids -> WebP/JPEG bytes); "
                     "center crop, 64x64 by default",
+        options=lazy("gantk.datasets.lib.options:NoOptions"),
     ))

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gantk import hookimpl
+from gantk.contract.options import lazy
 from gantk.contract.specs import DatasetSpec, Record
 from gantk.errors import GantkError
 
@@ -79,4 +80,5 @@ def register_datasets(register):
         classes=lambda path, options: [str(d) for d in range(10)],
         description="SVHN *_32x32.mat (folder or one file), labeled 0..9; "
                     "option split=train|test|extra|all",
+        options=lazy("gantk.datasets.lib.options:SvhnOptions"),
     ))

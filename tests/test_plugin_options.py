@@ -126,3 +126,25 @@ def test_dataset_options_are_validated_by_ingest(tmp_path):
     assert [o.line() for o in describe_options(spec)] == [
         "count (int, default 8): how many stripes"]
     assert validate_options(spec, "dataset", {"count": 2}) == {"count": 2}
+
+
+@pytest.mark.parametrize(("source", "options", "message"), [
+    ("fashion-mnist", {"spilt": "test"}, "unknown option(s) spilt; known options: split: "
+                                         "Literal['train', 'test', 'all'] = 'train'"),
+    ("fashion-mnist", {"split": "val"}, "split='val': input should be 'train', 'test' or 'all'"),
+    ("cifar10", {"split": "valid"}, "split='valid': input should be 'train', 'test' or 'all'"),
+    ("faces", {"scale_factor": 1}, "scale_factor=1: input should be greater than 1"),
+    ("lsun", {"split": "train"}, "unknown option(s) split; known options: none"),
+])
+def test_builtin_sources_refuse_bad_options_before_reading(source, options, message,
+                                                           tmp_path):
+    """Every built-in source declares its options: a misspelt `-o spilt=test` is one line,
+    not a silent ingest of the default split."""
+    from gantk.ingest.engine import ingest
+
+    with pytest.raises(ConfigError, match=None) as refused:
+        ingest(source, tmp_path / "nowhere", tmp_path / "store", options=options)
+    assert message in str(refused.value) and f"dataset {source!r}: " in str(refused.value)
+    assert not (tmp_path / "store").exists()
+    assert all(describe_options(get_registry().dataset(name))
+               for name in ("fashion-mnist", "cifar10", "svhn", "imagenet", "folder", "faces"))

@@ -73,11 +73,30 @@ def describe_options(spec: Any) -> list[OptionInfo]:
         return []
     infos = []
     for name, field in model.model_fields.items():
-        kind = getattr(field.annotation, "__name__", None) or str(field.annotation)
-        infos.append(OptionInfo(name, kind.replace("typing.", ""), None if field.is_required()
+        infos.append(OptionInfo(name, type_name(field.annotation), None if field.is_required()
                                 else field.get_default(call_default_factory=True),
                                 field.is_required(), field.description or ""))
     return infos
+
+
+def type_name(annotation: Any) -> str:
+    """How an option's type reads: `int`, `int | None`, `list[float]`,
+    `Literal['train', 'test']` (constraints such as `Annotated[int, Ge(0)]` left out)."""
+    import types
+    import typing
+
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin is typing.Annotated:
+        return type_name(args[0])
+    if origin in (typing.Union, types.UnionType):
+        return " | ".join(type_name(a) for a in args)
+    if origin is typing.Literal:
+        return f"Literal[{', '.join(map(repr, args))}]"
+    if annotation is type(None):
+        return "None"
+    if args:
+        return f"{getattr(origin, '__name__', origin)}[{', '.join(map(type_name, args))}]"
+    return getattr(annotation, "__name__", str(annotation))
 
 
 def validate_options(spec: Any, kind: str, values: dict[str, Any] | None) -> dict[str, Any]:
