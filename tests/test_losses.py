@@ -242,3 +242,18 @@ def test_bad_loss_option_is_one_line_before_any_work(loss, setting, message, sma
     (line,) = err.strip().splitlines()
     assert message in line and "--set loss.KEY=VALUE" in line
     assert not out.exists()
+
+
+def test_contract_checker_checks_the_configured_loss():
+    """check_loss(name, options) checks the loss as a run with those options would use it,
+    and refuses options the loss does not take."""
+    from gantk.errors import ConfigError
+    from gantk.testing import check_loss
+
+    check_loss("wgan-gp", {"gp_weight": 2.0, "critic_steps": 1})
+    with pytest.raises(ConfigError, match="critic_steps=0: input should be greater than or "
+                                          "equal to 1"):
+        check_loss("wgan-gp", {"critic_steps": 0})
+    with pytest.raises(ConfigError, match="loss 'hinge' takes no options"):
+        check_loss("hinge", {"margin": 2})
+

@@ -15,8 +15,8 @@ from gantk.contract import specs
 DOC = (Path(__file__).resolve().parent.parent / "docs" / "plugins.md").read_text()
 # each spec class, documented in the section whose heading names it
 SPECS = [specs.ArchitectureSpec, specs.LossSpec, specs.EvalSpec, specs.EvalContext,
-         specs.EvalResult, specs.DatasetSpec, specs.Record, specs.Skipped, specs.PresetSpec,
-         specs.TrackerSpec]
+         specs.ScoreContext, specs.EvalResult, specs.DatasetSpec, specs.Record, specs.Skipped,
+         specs.PresetSpec, specs.TrackerSpec]
 
 
 def _section(name: str) -> str:
@@ -47,3 +47,17 @@ def test_every_import_shown_works():
         for name in (n.strip() for n in names.split(",")):
             assert hasattr(module, name), f"docs/plugins.md: {module_name} has no {name}"
     assert "toolkit/" not in DOC  # authors type import paths, not repository folders
+
+
+def test_naming_rules_list_every_core_command():
+    import typer
+
+    from gantk.cli.app import _register_core_commands
+    from gantk.contract.commands import command_names
+
+    core = typer.Typer()
+    _register_core_commands(core)
+    rules = DOC.split("## Naming rules")[1].split("\n## ")[0]
+    missing = [name for name in command_names(core) if f"`{name}`" not in rules]
+    assert len(command_names(core)) >= 8 and not missing, (
+        f"docs/plugins.md's naming rules omit core commands {missing}")

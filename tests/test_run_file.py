@@ -27,6 +27,20 @@ def test_layers_preset_file_flags_set(tmp_path):
     assert config.model["ngf"] == 8 and config.beta2 == 0.999  # the rest: the preset's
 
 
+def test_loss_options_layer_like_model_options(tmp_path):
+    """`[loss_options]` in a run file merges key by key with `--set loss.KEY=VALUE`; a bad
+    value there is refused like one typed on the command line."""
+    run_file = _toml(tmp_path / "run.toml", 'preset = "wgan-gp"\n[loss_options]\n'
+                     'gp_weight = 5.0\ncritic_steps = 2\n')
+    config = check_request(RunRequest(None, overrides=["loss.critic_steps=1"],
+                                      config_file=run_file))
+    assert config.loss == "wgan-gp" and config.loss_options == {"gp_weight": 5.0,
+                                                                "critic_steps": 1}
+    bad = _toml(tmp_path / "bad.toml", 'preset = "wgan-gp"\n[loss_options]\ngp_weight = -1\n')
+    with pytest.raises(ConfigError, match="gp_weight=-1: input should be greater than 0"):
+        check_request(RunRequest(None, config_file=bad))
+
+
 @pytest.mark.parametrize("text,message", [
     ("lr = 1e-3\nbogus = 1\n", "unknown key(s) 'bogus'"),
     ("lr = -1\n", "lr: Input should be greater than 0"),

@@ -37,8 +37,9 @@ def _root(
         os.environ[_DEBUG_ENV] = "1"
 
 
-def _register_core_commands() -> None:
-    """Every module in gantk.cli.commands exposes `register(app)`; order: `ORDER`, then a-z."""
+def _register_core_commands(target: typer.Typer | None = None) -> None:
+    """Every module in gantk.cli.commands exposes `register(app)`; order: `ORDER`, then a-z.
+    `target`: another Typer app to fill (default: gantk's own)."""
     import importlib
     import pkgutil
 
@@ -47,7 +48,7 @@ def _register_core_commands() -> None:
     names = sorted(m.name for m in pkgutil.iter_modules(commands.__path__))
     names.sort(key=lambda n: commands.ORDER.index(n) if n in commands.ORDER else len(names))
     for name in names:
-        importlib.import_module(f"gantk.cli.commands.{name}").register(app)
+        importlib.import_module(f"gantk.cli.commands.{name}").register(target or app)
 
 
 def _register_plugin_commands() -> None:
