@@ -12,12 +12,16 @@ import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gantk.errors import ConfigError
 from gantk.experiments import manifest as mf
 from gantk.experiments.grid import Point, points
 from gantk.experiments.manifest import Manifest, RunEntry
-from gantk.training.request import Bars, RunRequest, check_request, no_bar
+from gantk.training.request import RunRequest, check_request, no_bar
+
+if TYPE_CHECKING:
+    from gantk.progress import Bars
 
 
 class SweepInterrupted(Exception):

@@ -7,11 +7,15 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from gantk.locks import DirLock
 from gantk.training import distributed
-from gantk.training.request import Bars, RunRequest, compose, no_bar
+from gantk.training.request import RunRequest, compose, no_bar
 from gantk.training.trainer import Trainer, TrainResult
+
+if TYPE_CHECKING:
+    from gantk.progress import Bars
 
 
 @dataclass
