@@ -193,3 +193,44 @@ def test_bad_loss_and_bad_source_are_caught(tmp_path):
     registry.add("dataset", DatasetSpec("float-images", float_labels), TEST_PLUGIN)
     with pytest.raises(ContractError, match="must be uint8"):
         check_dataset("float-images", tmp_path)
+
+
+def _mlp_pair_then(change):
+    """A builder: the mlp-gan pair, then `change(generator, discriminator)`."""
+    from gantk.plugins.architectures.mlp_gan import build_mlp_gan
+
+    def build(config):
+        generator, discriminator = build_mlp_gan(config)
+        change(generator, discriminator)
+        return generator, discriminator
+
+    return build
+
+
+def _zero_weights(generator, discriminator):
+    with torch.no_grad():
+        for p in generator.parameters():
+            p.zero_()
+
+
+def _nan_parameter(generator, discriminator):
+    """NaN where the forward pass does not look (NaN logits are caught before)."""
+    discriminator.spare = torch.nn.Parameter(torch.full((2,), float("nan")))
+
+
+def _detached_layer(generator, discriminator):
+    """A parameter that never reaches D(G(z)): registered but unused by forward."""
+    generator.unused = torch.nn.Linear(2, 2)
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    (_zero_weights, "every generator weight is zero after build; initialize inside build"),
+    (_nan_parameter, "discriminator parameter spare holds NaN/Inf after build"),
+    (_detached_layer, "generator parameter unused.weight got no finite gradient from D\\(G\\(z"),
+])
+def test_uninitialized_or_untrainable_parameters_are_caught(change, message):
+    name = f"broken-{change.__name__.strip('_').replace('_', '-')}"
+    get_registry().add("architecture", ArchitectureSpec(name, _mlp_pair_then(change), (32,)),
+                       TEST_PLUGIN)
+    with pytest.raises(ContractError, match=message):
+        check_architecture(name, ngf=8, ndf=8)
