@@ -159,3 +159,20 @@ def test_sweep_and_compare_refusals_do_not_import_torch(tmp_path):
                           timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.count("exit 2") == 3 and "--grid" in proc.stdout
+
+
+def test_a_diverging_point_is_a_row_that_says_so(capsys, small_store, tmp_path):
+    """lr=1e30 sends the losses to NaN/Inf: that run fails with the trainer's reason, the
+    sweep goes on, and compare shows the point as failed beside the finished one."""
+    out = tmp_path / "sweep"
+    code, _, err = gantk_in_process(capsys, "sweep", "dcgan", "--data", small_store,
+                                    *TINY[2:], "--steps", "4", "--grid", "lr=1e30,2e-4",
+                                    "--out", out)
+    assert code == 0, err
+    runs = {r["point"]: r for r in _manifest(out)["runs"]}
+    assert runs["lr=1e30"]["status"] == "failed"
+    assert "NaN/Inf" in runs["lr=1e30"]["reason"]
+    assert runs["lr=2e-4"]["status"] == "done"
+    code, table, _ = gantk_in_process(capsys, "compare", out, "--metric", "loss_d")
+    assert "| lr=1e30 | 1 | 1 failed: " in table and "NaN/Inf" in table
+    assert "| lr=2e-4 | 1 | done |" in table
