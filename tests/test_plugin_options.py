@@ -142,7 +142,7 @@ def test_builtin_sources_refuse_bad_options_before_reading(source, options, mess
     not a silent ingest of the default split."""
     from gantk.ingest.engine import ingest
 
-    with pytest.raises(ConfigError, match=None) as refused:
+    with pytest.raises(ConfigError) as refused:
         ingest(source, tmp_path / "nowhere", tmp_path / "store", options=options)
     assert message in str(refused.value) and f"dataset {source!r}: " in str(refused.value)
     assert not (tmp_path / "store").exists()
