@@ -29,6 +29,21 @@ def test_separable_affine_equals_grid_sample():
     assert torch.allclose(affine(x, params), want, atol=1e-9)
 
 
+def test_training_normalization_is_the_hashing_one():
+    """The fast torch normalization of training batches equals crops.normalize (float64,
+    what codes are computed from), flat images included (their std floor)."""
+    from gantk.datasets.dedup.corruption import normalize_batch
+    from gantk.datasets.dedup.crops import normalize
+
+    crops = np.random.default_rng(0).integers(0, 256, (8, 32, 32, 3), dtype=np.uint8)
+    crops[0] = 77  # flat
+    crops[1] = crops[1] // 64 + 100  # low contrast: under the floor
+    nchw = torch.from_numpy(crops).permute(0, 3, 1, 2).float()
+    for how in ("image", "none"):
+        want = torch.from_numpy(normalize(crops, how)).float()
+        assert torch.allclose(normalize_batch(nchw, how), want, atol=1e-5)
+
+
 def test_blur_keeps_flat_images_flat():
     from gantk.datasets.dedup.corruption import blur_matrices
 

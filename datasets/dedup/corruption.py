@@ -22,8 +22,11 @@ def normalize_batch(x: torch.Tensor, how: str) -> torch.Tensor:
     flat = x.permute(0, 2, 3, 1).flatten(1)
     if how == "none":
         return flat / 127.5 - 1.0
-    var, mean = torch.var_mean(flat, dim=1, keepdim=True, correction=0)
-    return (flat - mean) / var.sqrt().clamp_min(_STD_FLOOR)
+    # two passes, as numpy's std: on one thread 10x faster than torch.var_mean's
+    # single-pass kernel for a (128, 3072) batch (2.2 vs 0.2 ms, docs/dedup.md)
+    centered = flat - flat.mean(dim=1, keepdim=True)
+    std = centered.square().mean(dim=1, keepdim=True).sqrt()
+    return centered / std.clamp_min(_STD_FLOOR)
 
 
 def sampling_matrices(params: torch.Tensor, size: int) -> tuple[torch.Tensor, torch.Tensor]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -126,28 +127,39 @@ def _fit(crops: np.ndarray, dev, *, seed: int, batch_size: int, lr: float, noise
     min_steps = min(min_steps, budget)
     probe = StabilityProbe.from_crops(crops, corruption, normalization, seed, dev)
     order = np.empty(0, np.int64)
-    losses: list[float] = []
-    net.train()
-    steps = 0
-    while steps < budget:
+
+    def next_batch() -> tuple[torch.Tensor, torch.Tensor]:
+        nonlocal order
         if len(order) < batch_size:
             order = np.concatenate([order, rng.permutation(len(crops))])
         batch, order = order[:batch_size], order[batch_size:]
-        x, target = corrupt_pair(torch.from_numpy(crops[batch]).to(dev), corruption,
-                                 normalization, generator)
-        loss = torch.nn.functional.mse_loss(net(x), target)
-        if stability > 0:
-            loss = loss + stability * net.stability_loss(x, target, margin)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        losses.append(float(loss.detach()))
-        steps += 1
-        if progress and (steps % 50 == 1 or steps == budget):
-            progress(steps, budget)
-        checked = (steps % CHECK_EVERY == 0 or steps == budget) and probe.record(steps, net)
-        if checked and converge and steps >= min_steps:
-            break
+        return corrupt_pair(torch.from_numpy(crops[batch]).to(dev), corruption,
+                            normalization, generator)
+
+    losses: list[float] = []
+    net.train()
+    steps = 0
+    # The next batch is drawn and corrupted on a second thread while this one trains
+    # (torch releases the GIL): the same batches in the same order, so the same model,
+    # in ~15% less wall time per step on two cores (docs/dedup.md).
+    with ThreadPoolExecutor(1, thread_name_prefix="gantk-dedup-batch") as batches:
+        upcoming = batches.submit(next_batch)
+        while steps < budget:
+            x, target = upcoming.result()
+            upcoming = batches.submit(next_batch)
+            loss = torch.nn.functional.mse_loss(net(x), target)
+            if stability > 0:
+                loss = loss + stability * net.stability_loss(x, target, margin)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            losses.append(float(loss.detach()))
+            steps += 1
+            if progress and (steps % 50 == 1 or steps == budget):
+                progress(steps, budget)
+            checked = (steps % CHECK_EVERY == 0 or steps == budget) and probe.record(steps, net)
+            if checked and converge and steps >= min_steps:
+                break
     if progress:
         progress(budget, budget)
     return net, steps, budget, losses, probe, per_epoch
