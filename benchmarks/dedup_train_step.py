@@ -5,8 +5,10 @@
 Times (best of 7 rounds of 10) each part of gantk's training step on random crops: the
 near-copy corruption (gantk's separable resampling matrices, and as the reference in the
 same run the grid-sampling warp gantk used before: affine_grid + grid_sample + a grouped
-3-tap blur convolution with per-image kernels), the per-image normalization, forward and
-backward with and without the bit-stability term, the Adam update, and a whole step.
+3-tap blur convolution with per-image kernels), the per-image normalization (gantk's two
+passes, and torch.var_mean as before), forward and backward with and without the
+bit-stability term, the Adam update, a whole step with its batch made in line, and a step
+of the library's own loop (`train._fit`: the next batch made on a second thread).
 """
 
 from __future__ import annotations
@@ -43,6 +45,28 @@ def grid_sample_warp(x: torch.Tensor, generator: torch.Generator, shift: float =
                  rows, groups=n * c)
     x = F.conv2d(F.pad(x, (0, 0, 1, 1), mode="replicate"), rows.transpose(2, 3), groups=n * c)
     return x.reshape(n, c, *x.shape[2:])
+
+
+def var_mean_normalize(x: torch.Tensor) -> torch.Tensor:
+    """The reference: the per-image normalization as gantk computed it before."""
+    flat = x.permute(0, 2, 3, 1).flatten(1)
+    var, mean = torch.var_mean(flat, dim=1, keepdim=True, correction=0)
+    return (flat - mean) / var.sqrt().clamp_min(4.0)
+
+
+def library_loop_ms(crops: np.ndarray, steps: int = 100, rounds: int = 3) -> float:
+    """Wall ms per step of gantk's training loop (best of `rounds` runs of `steps`)."""
+    from gantk.datasets.dedup.train import _fit
+
+    best = float("inf")
+    for _ in range(rounds):
+        started = time.perf_counter()
+        _fit(crops, torch.device("cpu"), seed=0, batch_size=128, lr=1e-3, noise=0.2,
+             dropout=0.2, epochs=1, min_steps=0, max_steps=steps, converge=False,
+             normalization="image", corruption="nearcopy", stability=5.0, margin=1.0,
+             progress=None)
+        best = min(best, (time.perf_counter() - started) / steps)
+    return 1e3 * best
 
 
 def best_ms(fn, rounds: int = 7, calls: int = 10) -> float:
@@ -85,17 +109,21 @@ def main() -> None:
     parts = {
         "warp, grid sampling (before)": lambda: grid_sample_warp(x4, gen),
         "warp, resampling matrices (now)": lambda: warp(x4, gen),
-        "normalize one batch": lambda: normalize_batch(x4, "image"),
+        "normalize one batch, torch.var_mean (before)": lambda: var_mean_normalize(x4),
+        "normalize one batch, two passes (now)": lambda: normalize_batch(x4, "image"),
         "corruption + both normalizations (now)": lambda: corrupt_pair(crops, "nearcopy",
                                                                        "image", gen),
         "forward + backward, MSE only": lambda: backward(False),
         "forward + backward, MSE + stability": lambda: backward(True),
         "Adam update": optimizer.step,
-        "whole step (now)": step,
+        "whole step, batch made in line": step,
     }
     print(f"batch {args.batch}, {torch.get_num_threads()} torch thread(s); ms, best of 7x10")
     for name, fn in parts.items():
-        print(f"{name:42s} {best_ms(fn):7.2f}", flush=True)
+        print(f"{name:50s} {best_ms(fn):7.2f}", flush=True)
+    many = rng.integers(0, 256, (1024, 32, 32, 3), dtype=np.uint8)
+    print(f"{'whole step, library loop (next batch on a thread)':46s} "
+          f"{library_loop_ms(many):7.2f}", flush=True)
 
 
 if __name__ == "__main__":

@@ -109,14 +109,17 @@ def _descendant_cpu(root: int, seen: dict[int, float]) -> None:
             todo.append(pid)
 
 
-def _timed(fn, *args) -> tuple[float, float]:
-    """(images per wall second, CPU seconds per image of this process and its workers)."""
+def _timed(fn, *args) -> tuple[float, float, float]:
+    """(images per wall second, CPU seconds per image of this process, and of its child
+    processes: workers, the fork server)."""
     seen: dict[int, float] = {}
     stop = threading.Event()
+    polling = [0.0]  # the poll thread's own CPU, not counted as the measured work's
 
     def poll() -> None:
         while not stop.wait(0.05):
             _descendant_cpu(os.getpid(), seen)
+        polling[0] = time.thread_time()
 
     watcher = threading.Thread(target=poll, daemon=True)
     if Path("/proc").is_dir():
@@ -127,7 +130,7 @@ def _timed(fn, *args) -> tuple[float, float]:
     stop.set()
     if watcher.is_alive():
         watcher.join()
-    return count / wall, (cpu + sum(seen.values())) / count
+    return count / wall, (cpu - polling[0]) / count, sum(seen.values()) / count
 
 
 def main() -> None:
@@ -149,20 +152,21 @@ def main() -> None:
         processes = args.workers or usable_cpus()
         loop_rates, ingest_rates, ceiling_rates, loop_cpu, ingest_cpu = [], [], [], [], []
         for round_ in range(1, args.rounds + 1):
-            rate, cpu = _timed(plain_loop, src)
+            rate, cpu, _ = _timed(plain_loop, src)
             loop_rates.append(rate)
             loop_cpu.append(cpu)
-            rate, cpu = _timed(gantk_ingest, src, dest, args.workers)
+            rate, parent, children = _timed(gantk_ingest, src, dest, args.workers)
             ingest_rates.append(rate)
-            ingest_cpu.append(cpu)
+            ingest_cpu.append(parent + children)
             ceiling_rates.append(_timed(parallel_loops, src, processes)[0])
             print(f"round {round_}: plain loop {loop_rates[-1]:7.1f} images/s   "
                   f"gantk ingest {ingest_rates[-1]:7.1f} images/s   "
                   f"{processes} plain loops at once {ceiling_rates[-1]:7.1f} images/s   "
                   f"ratios {ingest_rates[-1] / loop_rates[-1]:.2f}x "
                   f"(ceiling {ceiling_rates[-1] / loop_rates[-1]:.2f}x)   CPU ms/image: loop "
-                  f"{1e3 * loop_cpu[-1]:.2f}, ingest (all processes) {1e3 * ingest_cpu[-1]:.2f}",
-                  flush=True)
+                  f"{1e3 * loop_cpu[-1]:.2f}, ingest {1e3 * ingest_cpu[-1]:.2f} (this process "
+                  f"{1e3 * parent:.2f} + workers {1e3 * children:.2f}; cores busy "
+                  f"{ingest_rates[-1] * ingest_cpu[-1]:.2f})", flush=True)
         loop, ingest = statistics.median(loop_rates), statistics.median(ingest_rates)
         ceiling = statistics.median(ceiling_rates)
         print(f"median: plain loop {loop:.1f} images/s, gantk ingest {ingest:.1f} images/s, "
