@@ -122,7 +122,7 @@ def main() -> None:
     for name, fn in parts.items():
         print(f"{name:50s} {best_ms(fn):7.2f}", flush=True)
     many = rng.integers(0, 256, (1024, 32, 32, 3), dtype=np.uint8)
-    print(f"{'whole step, library loop (next batch on a thread)':46s} "
+    print(f"{'whole step, library loop (next batch on a thread)':50s} "
           f"{library_loop_ms(many):7.2f}", flush=True)
 
 
