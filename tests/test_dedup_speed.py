@@ -65,3 +65,43 @@ def test_convergence_stops_on_a_plateau():
     climbing = StabilityProbe(probe.clean, probe.corrupted, window=1, tolerance=0.01)
     climbing.history = [(100, first - 0.05)]
     assert not climbing.record(200, net)  # gained 0.05 over one check: keep going
+
+
+class _InLine:
+    """A stand-in executor that runs each task at once, in the calling thread."""
+
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def submit(self, fn, *args):
+        from concurrent.futures import Future
+
+        done: Future = Future()
+        done.set_result(fn(*args))
+        return done
+
+
+def test_batches_on_a_second_thread_change_nothing(monkeypatch):
+    """Training with the next batch made on another thread gives, parameter for parameter,
+    the model of making each batch in line: same batches, same order, same draws."""
+    from gantk.datasets.dedup import train
+
+    crops = np.random.default_rng(0).integers(0, 256, (300, 32, 32, 3), dtype=np.uint8)
+
+    def fit():
+        net = train._fit(crops, torch.device("cpu"), seed=3, batch_size=32, lr=1e-3,
+                         noise=0.2, dropout=0.2, epochs=1, min_steps=0, max_steps=25,
+                         converge=False, normalization="image", corruption="nearcopy",
+                         stability=5.0, margin=1.0, progress=None)[0]
+        return [p.detach().clone() for p in net.parameters()]
+
+    threaded = fit()
+    monkeypatch.setattr(train, "ThreadPoolExecutor", _InLine)
+    in_line = fit()
+    assert all(torch.equal(a, b) for a, b in zip(threaded, in_line, strict=True))
