@@ -51,20 +51,27 @@ def test_blur_keeps_flat_images_flat():
     assert torch.allclose(rows.sum(dim=2), torch.ones(4, 32))  # weights sum to one
 
 
-def test_convergence_stops_on_a_plateau():
-    """The rule itself: stop when the last `window` checks gained less than `tolerance`."""
+def test_convergence_stops_when_the_budget_left_would_add_little():
+    """The rule itself: the slope over the last `window` checks, times the steps left,
+    against `tolerance`: a plateau stops, a climb with a long budget left goes on, and
+    the same climb near the end of its budget stops."""
     from gantk.datasets.dedup.autoencoder import HashAutoencoder
     from gantk.datasets.dedup.convergence import StabilityProbe
 
     crops = np.random.default_rng(0).integers(0, 256, (64, 32, 32, 3), dtype=np.uint8)
-    probe = StabilityProbe.from_crops(crops, "nearcopy", "image", 0, "cpu", window=2)
+    plateau = StabilityProbe.from_crops(crops, "nearcopy", "image", 0, "cpu", window=3)
     net = HashAutoencoder()
-    first = probe.agreement(net)
-    assert [probe.record(step, net) for step in (100, 200, 300)] == [False, False, True]
-    assert probe.history == [(s, round(first, 5)) for s in (100, 200, 300)]
-    climbing = StabilityProbe(probe.clean, probe.corrupted, window=1, tolerance=0.01)
-    climbing.history = [(100, first - 0.05)]
-    assert not climbing.record(200, net)  # gained 0.05 over one check: keep going
+    first = plateau.agreement(net)
+    assert [plateau.record(s, net, 10_000) for s in (100, 200, 300)] == [False, False, True]
+    assert plateau.history == [(s, round(first, 5)) for s in (100, 200, 300)]
+
+    def climbing(budget: int) -> bool:  # +0.01 per check, then `net`'s agreement at 300
+        probe = StabilityProbe(plateau.clean, plateau.corrupted, window=3, tolerance=0.01)
+        probe.history = [(100, first - 0.02), (200, first - 0.01)]
+        return probe.record(300, net, budget)
+
+    assert not climbing(10_000)  # 9,700 steps left at 0.01 per 100: keep going
+    assert climbing(350)  # 50 steps left: 0.005 more at most, under 0.01: stop
 
 
 class _InLine:

@@ -21,7 +21,8 @@ EPOCHS = Setting(20, "passes over the training sample (at most)")
 MIN_STEPS = Setting(300, "train at least this many updates")
 MAX_STEPS = Setting(None, "train at most this many updates (default: the epochs over the "
                           "sample, at least 2000)")
-CONVERGE = Setting(True, "stop once the codes stop getting more stable")
+CONVERGE = Setting(True, "stop once the rest of the budget would not make the codes "
+                   "noticeably more stable")
 SEED = Setting(0, "seed of the sample and the model")
 DEVICE = Setting("auto", "auto, cpu, cuda or cuda:N")
 # hashing

@@ -41,10 +41,11 @@ def train_hash_model(store: Path, out_dir: Path, *, sample: int | None = S.SAMPL
 
     Trains at most `max_steps` updates (default: `epochs` passes over the sample, or
     SMALL_STORE_STEPS if that is more) and at least `min_steps` (or all `max_steps`, if
-    fewer); with `converge` it stops in
-    between once the codes of a fixed probe set have stopped getting more stable under
-    corruption (gantk.datasets.dedup.convergence), so a small store takes a few hundred
-    steps and a large one its epochs. `converge=False` runs all `max_steps`.
+    fewer); with `converge` it stops in between once the rest of the budget would no
+    longer make the codes of a fixed probe set noticeably more stable under corruption
+    (gantk.datasets.dedup.convergence), so a small store stops after a thousand-odd steps
+    and a large one, still improving, trains through most of its epochs.
+    `converge=False` runs all `max_steps`.
     `stability` weighs a bit-stability term (our addition; 0 gives the paper's plain
     denoising objective): corrupted inputs should land on the same side of 0, by `margin`,
     as the clean ones. Returns `out_dir`.
@@ -157,8 +158,8 @@ def _fit(crops: np.ndarray, dev, *, seed: int, batch_size: int, lr: float, noise
             steps += 1
             if progress and (steps % 50 == 1 or steps == budget):
                 progress(steps, budget)
-            checked = (steps % CHECK_EVERY == 0 or steps == budget) and probe.record(steps, net)
-            if checked and converge and steps >= min_steps:
+            at_check = steps % CHECK_EVERY == 0 or steps == budget
+            if at_check and probe.record(steps, net, budget) and converge and steps >= min_steps:
                 break
     if progress:
         progress(budget, budget)
