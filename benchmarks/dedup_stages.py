@@ -1,7 +1,7 @@
 """Time and peak memory of each de-dup stage (train / hash / bucket / verify / write).
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/dedup_stages.py --images 1000 10000 \
-        [--workers 1 2] [--json PATH]
+        [--workers 1 2] [--train-steps N] [--no-converge] [--json PATH]
 
 For each size, a synthetic 64x64 RGB store (smooth random images, 10% of them near-copies
 of another: shifted a pixel or two, brightened, re-noised) is written, then each stage
@@ -9,7 +9,8 @@ runs in its own fresh process so its peak resident memory is its own (`peak_mib`
 largest hashing worker's is `peak_worker_mib`, meaningful for the hash stage only), with
 its wall seconds and its CPU seconds (all its processes: on idle cores, the wall time of
 one-thread work):
-  - train: train_hash_model with the library's defaults (sample, step floor, convergence);
+  - train: train_hash_model with the library's defaults (sample, step floor, convergence;
+    `--no-converge`: the whole budget), reporting its steps;
   - hash: compute_codes with the default 6 alignment probes, once per `--workers` count
     (the codes must be identical: checked);
   - dedup: deduplicate with the defaults; its report splits the time into bucket,
@@ -44,7 +45,7 @@ extra = {}
 if stage == "train":
     from gantk.datasets.dedup import train_hash_model
     steps = int(sys.argv[5])
-    train_hash_model(work / "store", work / "model", device="cpu",
+    train_hash_model(work / "store", work / "model", device="cpu", converge=sys.argv[6] == "1",
                      **({"max_steps": steps} if steps else {}))
     config = json.loads((work / "model" / "hash_model.json").read_text())
     extra = {"steps": config["steps"], "sample": config["sample"]}
@@ -54,7 +55,8 @@ elif stage == "hash":
                   workers=workers)
 else:
     from gantk.datasets.dedup import deduplicate
-    summary = deduplicate(work / "store", work / "codes1.npy", work / "dedup", overwrite=True)
+    summary = deduplicate(work / "store", work / f"codes{workers}.npy", work / "dedup",
+                          overwrite=True)
     extra = json.loads(summary.report.read_text())["stage_seconds"]
     extra["removed"] = summary.removed
 seconds = time.perf_counter() - started
@@ -98,10 +100,11 @@ def synthetic_store(path: Path, count: int, seed: int = 0) -> int:
     return planted
 
 
-def run_stage(stage: str, work: Path, workers: int = 1, train_steps: int = 0) -> dict:
+def run_stage(stage: str, work: Path, workers: int = 1, train_steps: int = 0,
+              converge: bool = True) -> dict:
     here = str(Path(__file__).resolve().parent)
     out = subprocess.run([sys.executable, "-c", STAGE, stage, str(work), str(workers), here,
-                          str(train_steps)],
+                          str(train_steps), str(int(converge))],
                          check=True, capture_output=True, text=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -113,6 +116,8 @@ def main() -> None:
     parser.add_argument("--train-steps", type=int, default=0,
                         help="cap training at this many steps (0: the library's default); "
                              "a step costs the same at any store size")
+    parser.add_argument("--no-converge", action="store_true",
+                        help="train through the whole budget (the library's converge=False)")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
     rows = []
@@ -124,8 +129,9 @@ def main() -> None:
             print(f"{count} images ({planted} near-copies) written in "
                   f"{time.perf_counter() - started:.1f} s", flush=True)
             for stage, workers in [("train", 1), *(("hash", w) for w in args.workers),
-                                   ("dedup", 1)]:
-                row = {"images": count, **run_stage(stage, work, workers, args.train_steps)}
+                                   ("dedup", args.workers[0])]:  # de-dup: the first codes
+                row = {"images": count, **run_stage(stage, work, workers, args.train_steps,
+                                                    not args.no_converge)}
                 print(json.dumps(row), flush=True)
                 rows.append(row)
             codes = [np.load(work / f"codes{w}.npy") for w in args.workers]
