@@ -72,6 +72,11 @@ def test_convergence_stops_when_the_budget_left_would_add_little():
 
     assert not climbing(10_000)  # 9,700 steps left at 0.01 per 100: keep going
     assert climbing(350)  # 50 steps left: 0.005 more at most, under 0.01: stop
+    # a long climb that paused for its last 3 checks: judged on the later half (5 checks)
+    paused = StabilityProbe(plateau.clean, plateau.corrupted, window=3, tolerance=0.01)
+    paused.history = [(100 * k, first - 0.002 * (9 - k)) for k in range(1, 10)] + [
+        (1000, first)]
+    assert not paused.record(1100, net, 10_000)
 
 
 class _InLine:

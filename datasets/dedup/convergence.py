@@ -4,11 +4,13 @@ A fixed set of training crops, each with one fixed near-copy corruption (drawn o
 its own seed), is hashed every `CHECK_EVERY` steps; the share of code bits a corruption
 leaves unchanged is what the model is trained for (and what de-duplication relies on).
 Training stops once the rest of its budget would not raise that share by `tolerance` at
-the rate it still rises: the rate is a least-squares slope over the last `window` checks,
-so the check-to-check noise (about +-0.002) neither stops a slow climb nor prolongs a
-plateau. A small store plateaus after a thousand-odd steps, well inside its budget; a large
-one climbs slowly for many epochs (0.897 -> 0.916 over 7,800 steps on 50,000 images, and
-its recall with it, docs/dedup.md) and trains through most of its budget.
+the rate it still rises: the rate is a least-squares slope over the later half of the
+checks so far (at least `window`), so the check-to-check noise (about +-0.002) neither
+stops a slow climb nor prolongs a plateau, and the longer training has run, the longer the
+stretch the rate is judged on. A small store plateaus after a thousand-odd steps, well
+inside its budget; a large one climbs slowly for many epochs (0.897 -> 0.916 over 7,800
+steps on 50,000 images, and its recall with it, docs/dedup.md) and trains through most of
+its budget.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import numpy as np
 CHECK_EVERY = 100  # steps between checks
 PROBE_IMAGES = 512
 TOLERANCE = 0.002  # bit agreement (0..1) the rest of the budget must still promise …
-WINDOW = 6  # … at the slope fitted over this many checks
+WINDOW = 6  # … at the slope fitted over the later half of the checks, at least this many
 
 
 @dataclass
@@ -58,10 +60,12 @@ class StabilityProbe:
 
     def record(self, step: int, net, budget: int) -> bool:
         """Measure at `step`; True once the remaining `budget - step` steps, at the slope
-        of the last `window` checks, would add less than `tolerance`."""
+        of the later half of the checks (at least `window`), would add less than
+        `tolerance`."""
         self.history.append((step, round(self.agreement(net), 5)))
         if len(self.history) < self.window:
             return False
-        steps, agreement = np.array(self.history[-self.window:], dtype=np.float64).T
+        fitted = self.history[-max(self.window, len(self.history) // 2):]
+        steps, agreement = np.array(fitted, dtype=np.float64).T
         slope = np.polyfit(steps, agreement, 1)[0]
         return slope * (budget - step) < self.tolerance
