@@ -112,7 +112,11 @@ def _fit(crops: np.ndarray, dev, *, seed: int, batch_size: int, lr: float, noise
     import torch
 
     from gantk.datasets.dedup.autoencoder import HashAutoencoder
-    from gantk.datasets.dedup.convergence import CHECK_EVERY, StabilityProbe
+    from gantk.datasets.dedup.convergence import (
+        CHECK_EVERY,
+        JUDGE_AFTER_EPOCHS,
+        StabilityProbe,
+    )
     from gantk.datasets.dedup.corruption import corrupt_pair
 
     torch.manual_seed(seed)
@@ -125,7 +129,8 @@ def _fit(crops: np.ndarray, dev, *, seed: int, batch_size: int, lr: float, noise
     if budget < 1 or min_steps < 0:
         raise GantkError(f"max_steps must be positive and min_steps 0 or more, got "
                          f"{budget} and {min_steps}")
-    min_steps = min(min_steps, budget)
+    # a plateau is judged only once the sample has been seen JUDGE_AFTER_EPOCHS times
+    stop_floor = min(max(min_steps, JUDGE_AFTER_EPOCHS * per_epoch), budget)
     probe = StabilityProbe.from_crops(crops, corruption, normalization, seed, dev)
     order = np.empty(0, np.int64)
 
@@ -159,7 +164,8 @@ def _fit(crops: np.ndarray, dev, *, seed: int, batch_size: int, lr: float, noise
             if progress and (steps % 50 == 1 or steps == budget):
                 progress(steps, budget)
             at_check = steps % CHECK_EVERY == 0 or steps == budget
-            if at_check and probe.record(steps, net, budget) and converge and steps >= min_steps:
+            if at_check and probe.record(steps, net, budget) and converge \
+                    and steps >= stop_floor:
                 break
     if progress:
         progress(budget, budget)
