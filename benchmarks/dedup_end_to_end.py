@@ -16,6 +16,7 @@ load average.
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import os
 import subprocess
@@ -31,8 +32,6 @@ from dedup_stages import synthetic_store  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 BEFORE = "150df53"  # "Give the core rooms…": the commit the issue-20 work started from
-# setup.py's mapping of the four wings into the one `gantk` namespace
-WINGS = {"plugins": "plugins", "datasets": "datasets", "pipelines": "pipelines"}
 
 RUN = """
 import json, sys, time
@@ -51,21 +50,35 @@ print(json.dumps({"wall_s": round(wall, 1), "cpu_s": round(cpu, 1),
 """
 
 
+def wings(setup_py: Path) -> dict[str, str]:
+    """setup.py's `WINGS` (package name -> folder), read without running setup()."""
+    for node in ast.parse(setup_py.read_text()).body:
+        if isinstance(node, ast.Assign) and [getattr(t, "id", "") for t in node.targets] \
+                == ["WINGS"]:
+            return ast.literal_eval(node.value)
+    raise SystemExit(f"{setup_py} has no WINGS mapping: lay the old tree out by hand")
+
+
 def old_tree(commit: str, into: Path) -> Path:
-    """gantk's sources at `commit`, laid out as the `gantk` package (a folder to put on
-    PYTHONPATH: it comes before the editable install of the working tree)."""
+    """gantk's sources at `commit`, laid out as the `gantk` package by that commit's own
+    setup.py (a folder to put on PYTHONPATH: it comes before the editable install of the
+    working tree)."""
     archive = subprocess.run(["git", "-C", str(REPO), "archive", "--format=tar", commit],
                              check=True, capture_output=True).stdout
     source = into / "source"
     with tarfile.open(fileobj=BytesIO(archive)) as tar:
         tar.extractall(source, filter="data")
-    package = into / "path" / "gantk"
-    package.mkdir(parents=True)
-    for entry in (source / "toolkit").iterdir():
-        (package / entry.name).symlink_to(entry)
-    for name, folder in WINGS.items():
-        (package / name).symlink_to(source / folder)
-    return into / "path"
+    root = into / "path"
+    for name, folder in wings(source / "setup.py").items():
+        package = root / name.replace(".", "/")
+        package.parent.mkdir(parents=True, exist_ok=True)
+        if name == "gantk":  # the core wing is the package itself: link its contents
+            package.mkdir(exist_ok=True)
+            for entry in (source / folder).iterdir():
+                (package / entry.name).symlink_to(entry)
+        else:  # gantk.plugins etc.: one link per wing
+            package.symlink_to(source / folder)
+    return root
 
 
 def run(store: Path, dest: Path, pythonpath: Path | None) -> dict:

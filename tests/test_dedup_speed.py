@@ -52,9 +52,10 @@ def test_blur_keeps_flat_images_flat():
 
 
 def test_convergence_stops_when_the_budget_left_would_add_little():
-    """The rule itself: the slope over the last `window` checks, times the steps left,
-    against `tolerance`: a plateau stops, a climb with a long budget left goes on, and
-    the same climb near the end of its budget stops."""
+    """The rule itself: the slope over the later half of the checks (at least `window`),
+    plus half its standard error, times the steps left, against `tolerance`: a plateau
+    stops, a climb with a long budget left goes on, the same climb near the end of its
+    budget stops, and a long climb that paused briefly goes on."""
     from gantk.datasets.dedup.autoencoder import HashAutoencoder
     from gantk.datasets.dedup.convergence import StabilityProbe
 
